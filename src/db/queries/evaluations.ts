@@ -1,0 +1,45 @@
+import { and, eq } from 'drizzle-orm';
+import type { Database } from '../client.js';
+import type { SessionId } from '../ids.js';
+import { evaluations, sessions, sheetExports } from '../schema.js';
+
+export type StoredEvaluation = typeof evaluations.$inferSelect;
+export type NewEvaluation = Omit<typeof evaluations.$inferInsert, 'id' | 'sessionId' | 'createdAt'>;
+
+/** The session was finished or abandoned before this evaluation could be stored. */
+export class SessionNotActiveError extends Error {
+  constructor(readonly sessionId: SessionId) {
+    super(`session ${sessionId} is not active`);
+    this.name = 'SessionNotActiveError';
+  }
+}
+
+/**
+ * Stores the evaluation, finishes the session and enqueues the managers' sheet export,
+ * all in one transaction: either the session is finished with its score, or nothing changed.
+ */
+export async function storeEvaluationAndFinish(
+  db: Database,
+  sessionId: SessionId,
+  evaluation: NewEvaluation,
+): Promise<StoredEvaluation> {
+  return db.transaction(async (tx) => {
+    const finished = await tx
+      .update(sessions)
+      .set({ status: 'finished', finishedAt: new Date() })
+      .where(and(eq(sessions.id, sessionId), eq(sessions.status, 'active')))
+      .returning({ id: sessions.id });
+    if (finished.length === 0) throw new SessionNotActiveError(sessionId);
+    const [stored] = await tx
+      .insert(evaluations)
+      .values({ ...evaluation, sessionId })
+      .returning();
+    await tx.insert(sheetExports).values({ sessionId }).onConflictDoNothing();
+    return stored!;
+  });
+}
+
+export async function getEvaluation(db: Database, sessionId: SessionId): Promise<StoredEvaluation | undefined> {
+  const [row] = await db.select().from(evaluations).where(eq(evaluations.sessionId, sessionId)).limit(1);
+  return row;
+}

@@ -1,0 +1,56 @@
+import { eq, sql } from 'drizzle-orm';
+import type { Database } from '../client.js';
+import type { TelegramId, UserId } from '../ids.js';
+import { users } from '../schema.js';
+
+export type User = typeof users.$inferSelect;
+export type UserRole = User['role'];
+
+export interface TelegramProfile {
+  readonly telegramId: TelegramId;
+  readonly username?: string | undefined;
+  readonly firstName?: string | undefined;
+  readonly lastName?: string | undefined;
+  readonly languageCode?: string | undefined;
+}
+
+/** Finds the user by Telegram id or registers them; the profile (names, language) is kept current. */
+export async function getOrCreateUser(db: Database, profile: TelegramProfile, role: UserRole = 'trainee'): Promise<User> {
+  const values = {
+    telegramId: profile.telegramId,
+    username: profile.username ?? null,
+    firstName: profile.firstName ?? null,
+    lastName: profile.lastName ?? null,
+    languageCode: profile.languageCode ?? null,
+  };
+  const [user] = await db
+    .insert(users)
+    .values({ ...values, role })
+    .onConflictDoUpdate({
+      target: users.telegramId,
+      set: {
+        username: sql`excluded.username`,
+        firstName: sql`excluded.first_name`,
+        lastName: sql`excluded.last_name`,
+        languageCode: sql`excluded.language_code`,
+      },
+    })
+    .returning();
+  return user!;
+}
+
+export async function findUserByTelegramId(db: Database, telegramId: TelegramId): Promise<User | undefined> {
+  const [user] = await db.select().from(users).where(eq(users.telegramId, telegramId)).limit(1);
+  return user;
+}
+
+export async function setUserRole(db: Database, userId: UserId, role: UserRole): Promise<void> {
+  await db.update(users).set({ role }).where(eq(users.id, userId));
+}
+
+/** How a person is named in lists and the managers' sheet. */
+export function displayName(user: Pick<User, 'firstName' | 'lastName' | 'username' | 'telegramId'>): string {
+  const full = [user.firstName, user.lastName].filter(Boolean).join(' ').trim();
+  if (full) return full;
+  return user.username ? `@${user.username}` : `id ${user.telegramId}`;
+}

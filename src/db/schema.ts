@@ -1,0 +1,167 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import type { SessionId, TelegramId, UserId } from './ids.js';
+
+export const userRole = pgEnum('user_role', ['trainee', 'manager', 'admin']);
+export const sessionStatus = pgEnum('session_status', ['active', 'finished', 'abandoned']);
+export const messageRole = pgEnum('message_role', ['user', 'assistant', 'system']);
+export const exportStatus = pgEnum('export_status', ['pending', 'done']);
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const users = pgTable('users', {
+  id: serial('id').primaryKey().$type<UserId>(),
+  telegramId: bigint('telegram_id', { mode: 'number' }).notNull().unique().$type<TelegramId>(),
+  username: text('username'),
+  firstName: text('first_name'),
+  lastName: text('last_name'),
+  languageCode: text('language_code'),
+  role: userRole('role').notNull().default('trainee'),
+  createdAt: createdAt(),
+});
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: serial('id').primaryKey().$type<SessionId>(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' })
+      .$type<UserId>(),
+    scenarioKey: text('scenario_key').notNull(),
+    difficulty: text('difficulty').notNull(),
+    status: sessionStatus('status').notNull().default('active'),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (table) => [
+    // The database, not the handler, guarantees one active session per user.
+    uniqueIndex('sessions_one_active_per_user').on(table.userId).where(sql`${table.status} = 'active'`),
+    index('sessions_user_started').on(table.userId, table.startedAt.desc()),
+    index('sessions_finished_at').on(table.finishedAt),
+  ],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sessionId: integer('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' })
+      .$type<SessionId>(),
+    role: messageRole('role').notNull(),
+    content: text('content').notNull(),
+    /** The Telegram message a trainee's turn came from: a redelivered update is stored once. */
+    telegramMessageId: bigint('telegram_message_id', { mode: 'number' }),
+    promptTokens: integer('prompt_tokens'),
+    completionTokens: integer('completion_tokens'),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index('messages_session_id').on(table.sessionId, table.id),
+    uniqueIndex('messages_session_telegram_message').on(table.sessionId, table.telegramMessageId),
+  ],
+);
+
+export interface CriterionScoreRecord {
+  readonly key: string;
+  readonly title: string;
+  readonly weight: number;
+  readonly score: number;
+  readonly evidence: string;
+  readonly comment: string;
+}
+
+export const evaluations = pgTable(
+  'evaluations',
+  {
+    id: serial('id').primaryKey(),
+    sessionId: integer('session_id')
+      .notNull()
+      .unique()
+      .references(() => sessions.id, { onDelete: 'cascade' })
+      .$type<SessionId>(),
+    totalScore: integer('total_score').notNull(),
+    criteria: jsonb('criteria').notNull().$type<readonly CriterionScoreRecord[]>(),
+    strengths: jsonb('strengths').notNull().$type<readonly string[]>(),
+    mistakes: jsonb('mistakes').notNull().$type<readonly string[]>(),
+    recommendations: jsonb('recommendations').notNull().$type<readonly string[]>(),
+    summary: text('summary').notNull().default(''),
+    model: text('model').notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [check('evaluations_total_score_range', sql`${table.totalScore} between 0 and 100`)],
+);
+
+export const invites = pgTable(
+  'invites',
+  {
+    code: text('code').primaryKey(),
+    createdBy: integer('created_by')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' })
+      .$type<UserId>(),
+    role: userRole('role').notNull().default('trainee'),
+    maxUses: integer('max_uses').notNull(),
+    uses: integer('uses').notNull().default(0),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [check('invites_uses_within_limit', sql`${table.uses} <= ${table.maxUses}`)],
+);
+
+/** Which invite admitted which user: an invite is spent once per person. */
+export const inviteRedemptions = pgTable(
+  'invite_redemptions',
+  {
+    code: text('code')
+      .notNull()
+      .references(() => invites.code, { onDelete: 'cascade' }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' })
+      .$type<UserId>(),
+    createdAt: createdAt(),
+  },
+  (table) => [primaryKey({ columns: [table.code, table.userId] })],
+);
+
+/** Outbox of the managers' sheet: one row per finished session, written with its evaluation. */
+export const sheetExports = pgTable(
+  'sheet_exports',
+  {
+    sessionId: integer('session_id')
+      .primaryKey()
+      .references(() => sessions.id, { onDelete: 'cascade' })
+      .$type<SessionId>(),
+    status: exportStatus('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    exportedAt: timestamp('exported_at', { withTimezone: true }),
+  },
+  (table) => [index('sheet_exports_due').on(table.status, table.nextAttemptAt)],
+);
+
+/** Storage of @grammyjs/conversations: multi-step flows survive restarts. */
+export const conversationStates = pgTable('conversation_states', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
