@@ -1,35 +1,122 @@
 import { existsSync } from 'node:fs';
+import { run, type RunnerHandle } from '@grammyjs/runner';
+import { GrammyError, HttpError } from 'grammy';
+import { createBot, registerCommands } from './bot/index.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { openDatabase, type DatabaseHandle } from './db/client.js';
+import { openDatabase } from './db/client.js';
+import { createConversationStore } from './db/queries/conversation-states.js';
 import { StartupError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
+import { createAccessService } from './services/access.js';
+import { createJudge } from './services/judge.js';
+import { createChatModel } from './services/llm.js';
+import { loadScenarios, ScenarioFileError } from './services/scenarios.js';
+import { createTeamService } from './services/team.js';
+import { TrainingService } from './services/training.js';
 
-/** What start-up built, in the order it must be stopped (last started, first stopped). */
-interface RunningApp {
+/** A started part of the app and how to stop it; parts stop in reverse order of start. */
+interface Part {
+  readonly name: string;
   stop(): Promise<void>;
 }
 
-/** The composition root: config → logger → database → services → bot. */
-async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
-  const stack: Array<{ name: string; stop: () => Promise<void> }> = [];
-  const stopAll = async () => {
-    for (const part of stack.reverse()) {
+class Lifecycle {
+  private readonly parts: Part[] = [];
+  constructor(private readonly logger: Logger) {}
+  add(part: Part): void {
+    this.parts.push(part);
+  }
+  async stopAll(): Promise<void> {
+    for (const part of this.parts.reverse()) {
       try {
         await part.stop();
+        this.logger.info({ part: part.name }, 'stopped');
       } catch (error) {
-        logger.error({ err: error, part: part.name }, 'failed to stop cleanly');
+        this.logger.error({ err: error, part: part.name }, 'failed to stop cleanly');
       }
     }
-  };
+    this.parts.length = 0;
+  }
+}
+
+/** The composition root: config → logger → database → services → bot. */
+async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+  const scenarios = await loadScenarios(config.scenariosDir).catch((error: unknown) => {
+    throw error instanceof ScenarioFileError ? new StartupError(error.message, 2, { cause: error }) : error;
+  });
+  logger.info({ scenarios: scenarios.all.map((s) => s.key), dir: config.scenariosDir }, 'scenarios loaded');
+
+  const database = await openDatabase(config, logger);
+  lifecycle.add({ name: 'database', stop: () => database.close() });
+  logger.info({ database: database.description }, 'database ready, migrations applied');
+
+  const chat = createChatModel(
+    { apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl, timeoutMs: config.openai.timeoutMs },
+    logger,
+  );
+  const judge = createJudge({ model: chat, modelName: config.openai.judgeModel, logger });
+  const training = new TrainingService({
+    db: database.db,
+    scenarios,
+    chat,
+    judge,
+    clientModel: config.openai.clientModel,
+    historyTokenBudget: config.openai.historyTokenBudget,
+    logger,
+  });
+  logger.info(
+    { endpoint: config.openai.baseUrl ?? 'OpenAI', clientModel: config.openai.clientModel, judgeModel: config.openai.judgeModel },
+    'language model configured',
+  );
+
+  const bot = createBot({
+    config,
+    logger,
+    services: {
+      access: createAccessService(database.db, config.access),
+      scenarios,
+      training,
+      team: createTeamService(database.db),
+      hints: undefined,
+    },
+    conversationStore: createConversationStore(database.db),
+  });
+  logger.info({ accessMode: config.access.mode, admins: config.access.adminUserIds.length }, 'access configured');
+
+  await initTelegram(bot.init.bind(bot), config);
+  await registerCommands(bot.api).catch((error: unknown) => logger.warn({ err: error }, 'could not register the command menu'));
+  const runner: RunnerHandle = run(bot, {
+    runner: { fetch: { allowed_updates: ['message', 'edited_message', 'callback_query'] } },
+  });
+  lifecycle.add({ name: 'telegram polling', stop: () => stopWithin(runner.stop(), config.shutdownTimeoutMs, logger) });
+  logger.info({ bot: bot.botInfo.username, apiRoot: config.telegramApiRoot }, 'bot is polling for updates');
+}
+
+async function initTelegram(init: () => Promise<void>, config: Config): Promise<void> {
   try {
-    const database: DatabaseHandle = await openDatabase(config, logger);
-    stack.push({ name: 'database', stop: () => database.close() });
-    logger.info({ database: database.description }, 'database ready, migrations applied');
+    await init();
   } catch (error) {
-    await stopAll();
+    if (error instanceof GrammyError && error.error_code === 401) {
+      throw new StartupError('Telegram отклонил BOT_TOKEN (401 Unauthorized). Проверьте токен у @BotFather.', 2, { cause: error });
+    }
+    if (error instanceof HttpError || error instanceof GrammyError) {
+      throw new StartupError(
+        `Telegram по адресу ${config.telegramApiRoot} недоступен: ${error.message}. Проверьте сеть или TELEGRAM_API_ROOT.`,
+        1,
+        { cause: error },
+      );
+    }
     throw error;
   }
-  return { stop: stopAll };
+}
+
+/** In-flight turns get `timeoutMs` to finish; after that shutdown goes on without them. */
+async function stopWithin(stopping: Promise<void>, timeoutMs: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  const outcome = await Promise.race([stopping.then(() => 'done' as const), timeout]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') logger.warn({ timeoutMs }, 'turns still running at shutdown were cut off');
 }
 
 async function main(): Promise<void> {
@@ -44,15 +131,29 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger({
-    level: config.logLevel,
-    secrets: [config.botToken, config.openai.apiKey],
-  });
+  const logger = createLogger({ level: config.logLevel, secrets: [config.botToken, config.openai.apiKey] });
+  const lifecycle = new Lifecycle(logger);
 
-  let app: RunningApp;
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    lifecycle
+      .stopAll()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.fatal({ err: error }, 'failed to shut down');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+
   try {
-    app = await startApp(config, logger);
+    await startApp(config, logger, lifecycle);
   } catch (error) {
+    await lifecycle.stopAll();
     if (error instanceof StartupError) {
       logger.fatal({ err: error.cause }, error.message);
       console.error(error.message);
@@ -60,25 +161,6 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    app
-      .stop()
-      .then(() => {
-        logger.info('stopped');
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        logger.fatal({ err: error }, 'failed to stop');
-        process.exit(1);
-      });
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,67 @@
+import { Composer } from 'grammy';
+import type { StoredEvaluation } from '../../db/queries/evaluations.js';
+import type { ActiveTraining } from '../../services/training.js';
+import type { Difficulty } from '../../services/scenarios.js';
+import type { BotContext } from '../context.js';
+import { escapeHtml } from '../helpers/html.js';
+import { splitMessage } from '../helpers/split-message.js';
+import { isAuthed } from '../middleware/access.js';
+
+const composer = new Composer<BotContext>();
+const feature = composer.chatType('private').filter(isAuthed);
+
+feature.command('finish', async (ctx) => {
+  const { training } = ctx.services;
+  const active = await training.active(ctx.user.id);
+  if (!active) {
+    await ctx.reply(ctx.t('finish-no-session'));
+    return;
+  }
+  await ctx.reply(ctx.t('finish-judging'));
+  await ctx.replyWithChatAction('typing');
+  const result = await training.finish(ctx.user.id);
+  switch (result.kind) {
+    case 'no-session':
+      await ctx.reply(ctx.t('finish-no-session'));
+      return;
+    case 'nothing-said':
+      await ctx.reply(ctx.t('finish-nothing-said', { title: result.training.scenario.title }));
+      return;
+    case 'finished':
+      for (const part of splitMessage(formatEvaluation(ctx, result.training, result.evaluation))) {
+        await ctx.reply(part, { parse_mode: 'HTML' });
+      }
+      return;
+    default: {
+      const unreachable: never = result;
+      throw new Error(`unhandled finish ${JSON.stringify(unreachable)}`);
+    }
+  }
+});
+
+/** The evaluation for a phone screen: the score first, then criteria, strengths, mistakes, advice. */
+export function formatEvaluation(ctx: BotContext, training: ActiveTraining, evaluation: StoredEvaluation): string {
+  const { scenario, session } = training;
+  const difficulty = scenario.difficulties[session.difficulty as Difficulty]?.label ?? session.difficulty;
+  const section = (title: string, items: readonly string[]) =>
+    items.length === 0 ? [] : ['', `<b>${escapeHtml(title)}</b>`, ...items.map((item) => `• ${escapeHtml(item)}`)];
+  const criteria = evaluation.criteria.map((c) => {
+    const evidence = c.evidence ? `\n   <i>${escapeHtml(c.evidence)}</i>` : '';
+    return `• ${escapeHtml(c.title)}: <b>${c.score}</b>/100${evidence}`;
+  });
+  return [
+    `<b>${escapeHtml(ctx.t('evaluation-score', { score: evaluation.totalScore }))}</b>`,
+    escapeHtml(ctx.t('evaluation-title', { title: scenario.title, difficulty })),
+    ...(evaluation.summary ? ['', escapeHtml(evaluation.summary)] : []),
+    '',
+    `<b>${escapeHtml(ctx.t('evaluation-criteria'))}</b>`,
+    ...criteria,
+    ...section(ctx.t('evaluation-strengths'), evaluation.strengths),
+    ...section(ctx.t('evaluation-mistakes'), evaluation.mistakes),
+    ...section(ctx.t('evaluation-recommendations'), evaluation.recommendations),
+    '',
+    escapeHtml(ctx.t('evaluation-next')),
+  ].join('\n');
+}
+
+export const finishFeature = composer;

@@ -1,0 +1,20 @@
+import { Composer } from 'grammy';
+import type { BotContext } from '../context.js';
+
+const composer = new Composer<BotContext>();
+const feature = composer.chatType('private');
+
+feature.command('cancel', (ctx) => ctx.reply(ctx.t('cancel-nothing')));
+feature.on('message:sticker', (ctx) => ctx.reply(ctx.t('unhandled-sticker')));
+feature.on(['message:voice', 'message:video_note', 'message:audio'], (ctx) => ctx.reply(ctx.t('unhandled-voice')));
+feature.on(['message:photo', 'message:video', 'message:animation', 'message:document'], (ctx) =>
+  ctx.reply(ctx.t('unhandled-media')),
+);
+feature.on('message:text', (ctx) =>
+  ctx.message.text.startsWith('/') ? ctx.reply(ctx.t('unhandled-command')) : ctx.reply(ctx.t('unhandled-other')),
+);
+feature.on('edited_message', (ctx) => ctx.reply(ctx.t('unhandled-edited')));
+feature.on('callback_query', (ctx) => ctx.answerCallbackQuery({ text: ctx.t('menu-outdated'), show_alert: true }));
+feature.on('message', (ctx) => ctx.reply(ctx.t('unhandled-other')));
+
+export const unhandledFeature = composer;

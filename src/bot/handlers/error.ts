@@ -1,0 +1,57 @@
+import { GrammyError, HttpError, type BotError, type NextFunction } from 'grammy';
+import { JudgeUnavailableError } from '../../services/judge.js';
+import { ModelUnavailableError } from '../../services/llm.js';
+import { ScenarioNotFoundError } from '../../services/scenarios.js';
+import type { BotContext } from '../context.js';
+
+/**
+ * The one place errors from features end: a short message in the user's language and one precise
+ * log line. The bot keeps running.
+ */
+export async function errorBoundary(ctx: BotContext, next: NextFunction): Promise<void> {
+  try {
+    await next();
+  } catch (error) {
+    await reportError(ctx, error);
+  }
+}
+
+/** For errors that escape the boundary (it failed itself): the runner must never stop. */
+export function handleBotError(error: BotError<BotContext>): void {
+  error.ctx.logger.error({ err: error.error }, 'unhandled error outside the error boundary');
+}
+
+async function reportError(ctx: BotContext, error: unknown): Promise<void> {
+  const { key, level } = classify(error);
+  ctx.logger[level]({ err: error, updateType: updateTypeOf(ctx), userId: ctx.user?.id }, describe(error));
+  if (!ctx.chat || !key) return;
+  try {
+    if (ctx.callbackQuery) await ctx.answerCallbackQuery().catch(() => undefined);
+    await ctx.reply(ctx.t(key));
+  } catch (replyError) {
+    ctx.logger.error({ err: replyError }, 'could not tell the user about the error');
+  }
+}
+
+function classify(error: unknown): { key: string | undefined; level: 'warn' | 'error' } {
+  if (error instanceof JudgeUnavailableError) return { key: 'finish-judge-unavailable', level: 'warn' };
+  if (error instanceof ModelUnavailableError) {
+    return { key: error.failure === 'timeout' ? 'chat-model-timeout' : 'chat-model-unavailable', level: 'warn' };
+  }
+  if (error instanceof ScenarioNotFoundError) return { key: 'chat-scenario-missing', level: 'warn' };
+  // Telegram refused our own request: telling the user through the same API rarely helps.
+  if (error instanceof GrammyError || error instanceof HttpError) return { key: undefined, level: 'error' };
+  return { key: 'error-generic', level: 'error' };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof JudgeUnavailableError) return 'judge failed; the session stays open';
+  if (error instanceof ModelUnavailableError) return `model ${error.failure}; the trainee's message is stored`;
+  if (error instanceof ScenarioNotFoundError) return 'session names a scenario that no longer exists';
+  if (error instanceof GrammyError) return `Telegram refused ${error.method}`;
+  return 'handler failed';
+}
+
+function updateTypeOf(ctx: BotContext): string {
+  return Object.keys(ctx.update).find((key) => key !== 'update_id') ?? 'unknown';
+}

@@ -1,0 +1,146 @@
+## Access
+access-refused =
+    Sorry, you don't have access to the sales trainer yet.
+    Your Telegram id: { $telegramId } — send it to your manager to be added.
+access-needs-invite =
+    The trainer works by invitation. Ask your manager for an invite link and open it.
+    Your Telegram id: { $telegramId }
+access-invite-unknown =
+    There is no such invite. Check the link or ask your manager for a new one.
+    Your Telegram id: { $telegramId }
+access-invite-expired =
+    This invite has expired. Ask your manager for a new one.
+    Your Telegram id: { $telegramId }
+access-invite-used-up =
+    Everyone this invite was meant for has already joined. Ask your manager for a new one.
+    Your Telegram id: { $telegramId }
+
+## Start
+start-welcome =
+    Hello, { $name }! This is the sales trainer.
+    You pick a scenario and an AI plays the client. When you're done, send /finish to get a score, strengths, mistakes and advice.
+start-joined = Invite accepted, welcome to the team!
+menu-title = Choose a training scenario:
+menu-choose-difficulty =
+    “{ $title }”
+    { $description }
+
+    Choose the difficulty:
+menu-outdated = This menu is outdated. Open a new one: /scenarios
+menu-empty = There are no scenarios yet. Please tell your administrator.
+
+## Training
+session-started =
+    Training “{ $title }” ({ $difficulty }) has started.
+    The client speaks first — answer as you would in a real conversation. Finish and get your score: /finish
+session-switch-confirm = You are in the middle of “{ $title }”. Abandon it and start “{ $newTitle }”?
+button-switch-yes = Yes, start the new one
+button-switch-no = No, continue
+session-switch-kept = Continuing “{ $title }”. The client is waiting for your answer.
+session-abandoned = Training “{ $title }” was abandoned and will not be scored.
+session-already-active = This training is already running. Continue the dialogue or finish it: /finish
+chat-no-session = There is no active training. Choose a scenario: /scenarios
+chat-model-unavailable =
+    The client could not answer: the AI service is temporarily unavailable.
+    Your message is saved — send your next line a bit later and the dialogue will continue.
+chat-model-timeout =
+    The client took too long to answer.
+    Your message is saved — send your next line again in a minute.
+chat-scenario-missing = This training's scenario is no longer available. Choose a new one: /scenarios
+
+## Evaluation
+finish-no-session = Nothing to finish: there is no active training. Start one: /scenarios
+finish-nothing-said =
+    You haven't written anything to the client in “{ $title }” yet, so there is nothing to score.
+    Answer the client or choose another scenario: /scenarios
+finish-judging = Scoring the dialogue, this can take up to a minute…
+finish-judge-unavailable =
+    Could not get a score: the AI service is unavailable right now.
+    The training is still open — repeat /finish in a minute.
+evaluation-score = { $score }/100
+evaluation-title = “{ $title }”, difficulty: { $difficulty }
+evaluation-criteria = Criteria
+evaluation-strengths = Strengths
+evaluation-mistakes = Mistakes
+evaluation-recommendations = Recommendations
+evaluation-next = New training: /scenarios · History: /history
+
+## History and stats
+history-empty = You haven't trained yet. Start: /scenarios
+history-title = Your latest trainings:
+history-in-progress = in progress
+history-abandoned = abandoned
+history-not-scored = not scored
+stats-empty = Your stats will appear after your first scored training. Start: /scenarios
+stats-summary =
+    Scored trainings: { $count }
+    Average: { $average }/100
+    Best: { $best }/100
+    Last: { $last }/100
+stats-by-scenario = By scenario:
+
+## Team (for managers)
+team-not-allowed = This command is for managers and administrators.
+team-empty = The team has no scored trainings yet.
+team-title = Team results:
+team-line = { $name }: { $count } trainings, average { $average }, last { $last }
+
+## Invites
+invite-not-allowed = Only managers and administrators can create invites.
+invite-ask-uses = How many people may join with this invite?
+invite-ask-days = For how many days is the invite valid?
+invite-ask-role = What role will they have?
+invite-role-trainee = Trainees
+invite-role-manager = Managers
+invite-created =
+    The invite is ready: up to { $uses } people, valid until { $expires }.
+    Send this link to your team:
+    { $link }
+invite-mode-note = Note: the bot runs in “{ $mode }” mode; invites take effect with ACCESS_MODE=invite.
+invite-cancelled = Invite creation cancelled.
+invite-choose-button = Choose an option with the buttons below or send /cancel.
+
+## Hint
+hint-no-session = Hints are available during a training. Start: /scenarios
+hint-nothing = Nothing relevant was found in the knowledge base.
+hint-unavailable = The knowledge base is unavailable right now, try again later.
+hint-title = A hint from the knowledge base
+hint-source = Source: { $source }
+
+## Help
+help =
+    How to train:
+    1. /scenarios — choose a scenario and a difficulty.
+    2. The client writes first — answer as in a real conversation.
+    3. /finish — finish and get your score.
+
+    Commands:
+    /scenarios — choose a scenario
+    /finish — finish the training and get a score
+    /hint — a hint from the knowledge base
+    /history — latest trainings
+    /stats — your progress
+    /help — this help
+help-managers =
+    For managers:
+    /team — the team's results
+    /invite — create an invite
+
+## Everything else
+unhandled-sticker = Nice sticker, but the client won't see it 🙂 Please answer in text.
+unhandled-media = I only understand text. Please write your line to the client as a message.
+unhandled-voice = Voice messages are not supported yet. Please write your line as text.
+unhandled-command = Unknown command. The list of commands: /help
+unhandled-edited = Edited messages are not passed to the client. Please send a new line.
+unhandled-other = I didn't understand that. The list of commands: /help
+cancel-nothing = Nothing to cancel.
+error-generic = Something went wrong. Please try again; if it happens again, tell your manager.
+
+## Telegram command menu
+command-scenarios = Choose a training scenario
+command-finish = Finish the training and get a score
+command-hint = A hint from the knowledge base
+command-history = Latest trainings
+command-stats = My progress
+command-help = Help
+command-start = Start

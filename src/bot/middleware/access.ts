@@ -1,0 +1,50 @@
+import type { NextFunction } from 'grammy';
+import { asTelegramId } from '../../db/ids.js';
+import type { AccessDecision } from '../../services/access.js';
+import type { AuthedContext, BotContext } from '../context.js';
+
+/**
+ * The gate: every update from a person passes here first. Admitted users are registered and put on
+ * `ctx.user`; anyone else gets one polite answer naming their Telegram id, and nothing else happens.
+ */
+export async function accessGate(ctx: BotContext, next: NextFunction): Promise<void> {
+  const from = ctx.from;
+  if (!from || from.is_bot || ctx.chat?.type !== 'private') return;
+  const decision = await ctx.services.access.admit(
+    {
+      telegramId: asTelegramId(from.id),
+      username: from.username,
+      firstName: from.first_name,
+      lastName: from.last_name,
+      languageCode: from.language_code,
+    },
+    inviteCodeOf(ctx),
+  );
+  if (!decision.admitted) {
+    ctx.logger.info({ telegramId: from.id, reason: decision.reason }, 'access refused');
+    await refuse(ctx, decision.reason);
+    return;
+  }
+  ctx.user = decision.user;
+  ctx.logger = ctx.logger.child({ userId: decision.user.id });
+  if (decision.joinedByInvite) await ctx.reply(ctx.t('start-joined'));
+  await next();
+}
+
+/** Narrows any of our contexts to one whose `user` is set: the gate admitted them. */
+export function isAuthed<C extends BotContext>(ctx: C): ctx is C & Pick<AuthedContext, 'user'> {
+  return ctx.user !== undefined;
+}
+
+function inviteCodeOf(ctx: BotContext): string | undefined {
+  const text = ctx.message?.text ?? '';
+  const match = /^\/start(?:@\w+)?\s+([\w-]{4,64})\s*$/.exec(text);
+  return match?.[1];
+}
+
+async function refuse(ctx: BotContext, reason: Extract<AccessDecision, { admitted: false }>['reason']): Promise<void> {
+  const key = reason === 'not-allowed' ? 'access-refused' : `access-${reason}`;
+  const text = ctx.t(key, { telegramId: String(ctx.from!.id) });
+  if (ctx.callbackQuery) await ctx.answerCallbackQuery({ text: text.slice(0, 200), show_alert: true });
+  else await ctx.reply(text);
+}

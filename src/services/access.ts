@@ -1,0 +1,78 @@
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import type { TelegramId } from '../db/ids.js';
+import { redeemInvite, wasAdmittedByInvite, type RedeemResult } from '../db/queries/invites.js';
+import {
+  findUserByTelegramId,
+  getOrCreateUser,
+  setUserRole,
+  type TelegramProfile,
+  type User,
+  type UserRole,
+} from '../db/queries/users.js';
+
+export type AccessDecision =
+  | { readonly admitted: true; readonly user: User; readonly joinedByInvite?: boolean }
+  | { readonly admitted: false; readonly reason: 'not-allowed' | 'needs-invite' | 'invite-unknown' | 'invite-expired' | 'invite-used-up' };
+
+/** Who may use the bot: the access mode, the id lists, invites, and the roles that follow from them. */
+export interface AccessService {
+  /** Decides for the sender of an update; registers them when admitted. `inviteCode` comes from `/start <code>`. */
+  admit(profile: TelegramProfile, inviteCode?: string): Promise<AccessDecision>;
+}
+
+export function createAccessService(db: Database, access: Config['access']): AccessService {
+  const admins = new Set<TelegramId>(access.adminUserIds);
+  const allowed = new Set<TelegramId>([...access.allowedUserIds, ...access.adminUserIds]);
+
+  /** ADMIN_USER_IDS is the source of truth for admins: granted on arrival, withdrawn when removed. */
+  async function withConfiguredRole(user: User): Promise<User> {
+    const shouldBeAdmin = admins.has(user.telegramId);
+    if (shouldBeAdmin && user.role !== 'admin') {
+      await setUserRole(db, user.id, 'admin');
+      return { ...user, role: 'admin' };
+    }
+    if (!shouldBeAdmin && user.role === 'admin') {
+      await setUserRole(db, user.id, 'trainee');
+      return { ...user, role: 'trainee' };
+    }
+    return user;
+  }
+
+  async function register(profile: TelegramProfile, role: UserRole = 'trainee'): Promise<User> {
+    return withConfiguredRole(await getOrCreateUser(db, profile, role));
+  }
+
+  async function admitByInvite(profile: TelegramProfile, inviteCode: string | undefined): Promise<AccessDecision> {
+    const existing = await findUserByTelegramId(db, profile.telegramId);
+    if (existing && (await wasAdmittedByInvite(db, existing.id))) {
+      return { admitted: true, user: await register(profile) };
+    }
+    if (!inviteCode) return { admitted: false, reason: 'needs-invite' };
+    const user = existing ?? (await getOrCreateUser(db, profile));
+    const result: RedeemResult = await redeemInvite(db, inviteCode, user.id);
+    if (!result.ok) return { admitted: false, reason: `invite-${result.reason}` };
+    if (result.role !== user.role && user.role === 'trainee') await setUserRole(db, user.id, result.role);
+    return { admitted: true, user: await register(profile, result.role), joinedByInvite: true };
+  }
+
+  return {
+    async admit(profile, inviteCode) {
+      if (admins.has(profile.telegramId)) return { admitted: true, user: await register(profile) };
+      switch (access.mode) {
+        case 'open':
+          return { admitted: true, user: await register(profile) };
+        case 'allowlist':
+          return allowed.has(profile.telegramId)
+            ? { admitted: true, user: await register(profile) }
+            : { admitted: false, reason: 'not-allowed' };
+        case 'invite':
+          return admitByInvite(profile, inviteCode);
+        default: {
+          const unreachable: never = access.mode;
+          throw new Error(`unknown access mode ${String(unreachable)}`);
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import OpenAI from 'openai';
+import type { Logger } from '../logger.js';
+import type { ChatMessage } from '../db/queries/messages.js';
+
+/** Why the model gave no usable answer. */
+export type ModelFailure = 'timeout' | 'unavailable' | 'rejected' | 'malformed';
+
+/** The model could not answer; the user gets an apology and may simply try again. */
+export class ModelUnavailableError extends Error {
+  constructor(
+    readonly failure: ModelFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ModelUnavailableError';
+  }
+}
+
+export interface ChatReply {
+  readonly text: string;
+  readonly promptTokens: number | undefined;
+  readonly completionTokens: number | undefined;
+}
+
+export interface JsonSchemaFormat {
+  readonly name: string;
+  readonly schema: Record<string, unknown>;
+}
+
+/** A chat-completion model behind an OpenAI-compatible endpoint. */
+export interface ChatModel {
+  /** Streams an answer; `onText` receives the whole text so far after each piece. */
+  streamChat(request: {
+    readonly model: string;
+    readonly messages: readonly ChatMessage[];
+    readonly onText?: (textSoFar: string) => void;
+  }): Promise<ChatReply>;
+  /**
+   * Asks for a JSON answer: `json_schema` structured output, or `json_object` for endpoints without it.
+   * Throws ModelUnavailableError('rejected') when the endpoint refuses the response format.
+   */
+  completeJson(request: {
+    readonly model: string;
+    readonly messages: readonly ChatMessage[];
+    readonly format: JsonSchemaFormat | 'json_object';
+  }): Promise<ChatReply>;
+}
+
+export interface LlmOptions {
+  readonly apiKey: string;
+  readonly baseUrl: string | undefined;
+  readonly timeoutMs: number;
+}
+
+/** The OpenAI SDK client with our error mapping. One instance serves the client role and the judge. */
+export function createChatModel(options: LlmOptions, logger: Logger): ChatModel {
+  const client = new OpenAI({
+    apiKey: options.apiKey,
+    baseURL: options.baseUrl,
+    timeout: options.timeoutMs,
+    maxRetries: 1,
+  });
+
+  return {
+    async streamChat({ model, messages, onText }) {
+      const started = performance.now();
+      // The SDK's timeout ends once headers arrive; a stream that stalls afterwards needs its own watchdog.
+      const stalled = new AbortController();
+      let watchdog = setTimeout(() => stalled.abort(), options.timeoutMs);
+      try {
+        const stream = await client.chat.completions.create(
+          {
+            model,
+            messages: messages.map(toSdkMessage),
+            stream: true,
+            stream_options: { include_usage: true },
+          },
+          { signal: stalled.signal },
+        );
+        let text = '';
+        let usage: OpenAI.CompletionUsage | undefined;
+        for await (const chunk of stream) {
+          clearTimeout(watchdog);
+          watchdog = setTimeout(() => stalled.abort(), options.timeoutMs);
+          const piece = chunk.choices[0]?.delta?.content ?? '';
+          if (chunk.usage) usage = chunk.usage;
+          if (piece) {
+            text += piece;
+            onText?.(text);
+          }
+        }
+        if (!text.trim()) throw new ModelUnavailableError('malformed', `model ${model} answered with empty text`);
+        logger.debug({ model, ms: Math.round(performance.now() - started), chars: text.length }, 'model answered');
+        return { text, promptTokens: usage?.prompt_tokens, completionTokens: usage?.completion_tokens };
+      } catch (error) {
+        if (stalled.signal.aborted) {
+          throw new ModelUnavailableError('timeout', `model ${model} stopped streaming`, { cause: error });
+        }
+        throw toModelError(error, model);
+      } finally {
+        clearTimeout(watchdog);
+      }
+    },
+
+    async completeJson({ model, messages, format }) {
+      try {
+        const completion = await client.chat.completions.create({
+          model,
+          messages: messages.map(toSdkMessage),
+          response_format:
+            format === 'json_object'
+              ? { type: 'json_object' }
+              : { type: 'json_schema', json_schema: { name: format.name, schema: format.schema, strict: true } },
+        });
+        const text = completion.choices[0]?.message?.content ?? '';
+        return {
+          text,
+          promptTokens: completion.usage?.prompt_tokens,
+          completionTokens: completion.usage?.completion_tokens,
+        };
+      } catch (error) {
+        throw toModelError(error, model);
+      }
+    },
+  };
+}
+
+function toSdkMessage(message: ChatMessage): OpenAI.ChatCompletionMessageParam {
+  return { role: message.role, content: message.content };
+}
+
+function toModelError(error: unknown, model: string): ModelUnavailableError {
+  if (error instanceof ModelUnavailableError) return error;
+  if (error instanceof OpenAI.APIConnectionTimeoutError) {
+    return new ModelUnavailableError('timeout', `model ${model} did not answer in time`, { cause: error });
+  }
+  if (error instanceof OpenAI.APIError && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 429) {
+    return new ModelUnavailableError('rejected', `model ${model} rejected the request (${error.status}): ${error.message}`, {
+      cause: error,
+    });
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ModelUnavailableError('unavailable', `model ${model} is unavailable: ${reason}`, { cause: error });
+}

@@ -1,0 +1,142 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+const text = z.string().trim().min(1);
+const textList = z.array(text).min(1);
+
+const difficultySchema = z.object({ label: text, behaviour: text });
+
+export const difficultyLevels = ['easy', 'medium', 'hard'] as const;
+export type Difficulty = (typeof difficultyLevels)[number];
+
+const scenarioSchema = z
+  .object({
+    key: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'только латиница, цифры и дефисы (kebab-case)'),
+    title: text.max(32, 'не длиннее 32 символов: это надпись на кнопке'),
+    description: text,
+    persona: z.object({
+      name: text,
+      role: text,
+      company: text,
+      situation: text,
+      mood: text,
+      goals: textList,
+      hiddenNeeds: textList,
+      objections: textList,
+      agreeWhen: textList,
+      speechStyle: text,
+      openingLine: text,
+    }),
+    difficulties: z.object({ easy: difficultySchema, medium: difficultySchema, hard: difficultySchema }),
+    rubric: z
+      .array(
+        z.object({
+          key: z.string().regex(/^[A-Za-z0-9-]+$/, 'латиница, цифры и дефисы'),
+          title: text,
+          weight: z.number().int().positive(),
+          good: text,
+        }),
+      )
+      .min(1)
+      .refine((criteria) => criteria.reduce((sum, c) => sum + c.weight, 0) === 100, 'сумма весов должна быть 100')
+      .refine((criteria) => new Set(criteria.map((c) => c.key)).size === criteria.length, 'ключи критериев повторяются'),
+  })
+  .strict();
+
+export type Scenario = Readonly<z.infer<typeof scenarioSchema>>;
+export type RubricCriterion = Scenario['rubric'][number];
+
+/** A scenario file that cannot be used; the message names the file and the field. */
+export class ScenarioFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`Сценарий ${file}: ${problems.join('; ')}`);
+    this.name = 'ScenarioFileError';
+  }
+}
+
+export class ScenarioNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`scenario ${key} not found`);
+    this.name = 'ScenarioNotFoundError';
+  }
+}
+
+/** The scenarios loaded at start-up; immutable while the bot runs. */
+export interface ScenarioCatalog {
+  readonly all: readonly Scenario[];
+  find(key: string): Scenario | undefined;
+  /** The scenario, or ScenarioNotFoundError (a session may name a scenario that was since removed). */
+  get(key: string): Scenario;
+}
+
+const scenarioExtensions = new Set(['.yaml', '.yml', '.md']);
+
+/** Reads and validates every scenario file in a folder; any broken file stops the load. */
+export async function loadScenarios(directory: string): Promise<ScenarioCatalog> {
+  let names: string[];
+  try {
+    names = (await readdir(directory)).filter((name) => scenarioExtensions.has(path.extname(name))).sort();
+  } catch (error) {
+    throw new ScenarioFileError(directory, [`папка не читается (${(error as NodeJS.ErrnoException).code ?? 'ошибка'})`]);
+  }
+  if (names.length === 0) throw new ScenarioFileError(directory, ['в папке нет ни одного сценария (.yaml, .yml, .md)']);
+
+  const scenarios: Scenario[] = [];
+  for (const name of names) {
+    const scenario = parseScenarioFile(name, await readFile(path.join(directory, name), 'utf8'));
+    const expectedKey = path.basename(name, path.extname(name));
+    if (scenario.key !== expectedKey) {
+      throw new ScenarioFileError(name, [`key: «${scenario.key}» должен совпадать с именем файла («${expectedKey}»)`]);
+    }
+    scenarios.push(scenario);
+  }
+  const byKey = new Map(scenarios.map((s) => [s.key, s]));
+  return {
+    all: Object.freeze(scenarios),
+    find: (key) => byKey.get(key),
+    get: (key) => {
+      const scenario = byKey.get(key);
+      if (!scenario) throw new ScenarioNotFoundError(key);
+      return scenario;
+    },
+  };
+}
+
+/** Parses one scenario: YAML, or Markdown whose front matter holds the fields (the body, if any, is the description). */
+export function parseScenarioFile(fileName: string, source: string): Scenario {
+  let data: unknown;
+  try {
+    data = path.extname(fileName) === '.md' ? parseFrontMatter(source) : YAML.parse(source);
+  } catch (error) {
+    throw new ScenarioFileError(fileName, [`не разбирается: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  const parsed = scenarioSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new ScenarioFileError(
+      fileName,
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(файл)'}: ${issue.message}`),
+    );
+  }
+  return deepFreeze(parsed.data);
+}
+
+function parseFrontMatter(source: string): unknown {
+  const match = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?([\s\S]*)$/.exec(source);
+  if (!match) throw new Error('нет блока front matter между строками ---');
+  const data = YAML.parse(match[1]!) as Record<string, unknown> | null;
+  const body = match[2]!.trim();
+  return body && data && data.description === undefined ? { ...data, description: body } : data;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

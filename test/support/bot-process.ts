@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { TelegramFake } from './telegram-fake.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+export interface BotProcess {
+  readonly child: ChildProcess;
+  /** Everything the process printed (JSON log lines and stderr). */
+  output(): string;
+  /** Sends a signal and waits for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited(): Promise<number | null>;
+}
+
+export interface BotProcessOptions {
+  readonly env: Record<string, string>;
+  /** `tsx src/main.ts` (default) or the production build `node dist/main.js`. */
+  readonly entry?: 'source' | 'build';
+}
+
+/** The real bot as a separate process, configured only through its environment. */
+export async function startBotProcess(telegram: TelegramFake, options: BotProcessOptions): Promise<BotProcess> {
+  const command =
+    options.entry === 'build'
+      ? [process.execPath, [path.join(root, 'dist/main.js')]]
+      : [path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'src/main.ts')]];
+  const pollsBefore = telegram.callsOf('getUpdates').length;
+  const child = spawn(command[0] as string, command[1] as string[], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'debug',
+      HEALTH_PORT: '0',
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      BOT_TOKEN: telegram.token,
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+  const polling = telegram.waitUntil(() => (telegram.callsOf('getUpdates').length > pollsBefore ? true : undefined), 30_000);
+  const outcome = await Promise.race([polling.then(() => 'polling' as const), exit.then(() => 'exited' as const)]);
+  if (outcome === 'exited') throw new Error(`the bot exited during start-up:\n${output}`);
+
+  return {
+    child,
+    output: () => output,
+    exited: () => exit,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exit;
+    },
+  };
+}
