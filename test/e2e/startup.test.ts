@@ -52,6 +52,7 @@ describe('starting the bot', () => {
         BOT_TOKEN: '123456789:AAExampleExampleExampleExample',
         OPENAI_API_KEY: 'sk-test',
         DATABASE_URL: 'postgres://bot:secretpw@127.0.0.1:1/bot',
+        SCENARIOS_DIR: path.join(root, 'scenarios'),
         LOG_LEVEL: 'silent',
       },
       cwd,

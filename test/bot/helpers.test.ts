@@ -1,0 +1,74 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeCallback, encodeCallback } from '../../src/bot/helpers/callback-data.js';
+import { escapeHtml } from '../../src/bot/helpers/html.js';
+import { splitMessage } from '../../src/bot/helpers/split-message.js';
+import { estimateTokens, fitHistoryToBudget } from '../../src/services/token-budget.js';
+
+describe('splitMessage', () => {
+  it('keeps short text whole', () => {
+    expect(splitMessage('Привет!')).toEqual(['Привет!']);
+  });
+
+  it('splits long text on sentence boundaries under the limit', () => {
+    const text = 'Первое предложение. '.repeat(400).trim();
+    const parts = splitMessage(text);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) {
+      expect(part.length).toBeLessThanOrEqual(4096);
+      expect(part.endsWith('.')).toBe(true);
+    }
+    expect(parts.join(' ')).toBe(text);
+  });
+
+  it('never loses a character nor exceeds the limit, whatever the text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 9000 }), fc.integer({ min: 20, max: 4096 }), (text, limit) => {
+        const parts = splitMessage(text, limit);
+        for (const part of parts) expect(part.length).toBeLessThanOrEqual(limit);
+        expect(parts.join('').replace(/\s/g, '')).toBe(text.replace(/\s/g, ''));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('callback data', () => {
+  it('round-trips every action and fits 64 bytes', () => {
+    const actions = [
+      { type: 'scenario', key: 'cold-call' } as const,
+      { type: 'difficulty', key: 'price-objection', difficulty: 'hard' } as const,
+    ];
+    for (const action of actions) {
+      const data = encodeCallback(action);
+      expect(Buffer.byteLength(data)).toBeLessThanOrEqual(64);
+      expect(decodeCallback(data)).toEqual(action);
+    }
+  });
+
+  it('rejects forged or outdated data', () => {
+    for (const data of ['', 'sc:', 'sd:cold-call:insane', 'sc:../../etc', 'xx:cold-call', 'sc:cold-call:extra:parts', 'sd:a:easy:1']) {
+      expect(decodeCallback(data)).toBeUndefined();
+    }
+  });
+});
+
+describe('token budget', () => {
+  it('drops the oldest turns first and keeps the newest', () => {
+    const history = Array.from({ length: 50 }, (_, i) => ({ role: 'user' as const, content: `реплика номер ${i} `.repeat(10) }));
+    const kept = fitHistoryToBudget(history, 500);
+    expect(kept.at(-1)).toEqual(history.at(-1));
+    expect(kept.length).toBeLessThan(history.length);
+    expect(kept.reduce((sum, m) => sum + estimateTokens(m.content), 0)).toBeLessThanOrEqual(500);
+  });
+
+  it('keeps at least the last message even when it alone is over budget', () => {
+    expect(fitHistoryToBudget([{ role: 'user', content: 'x'.repeat(10_000) }], 10)).toHaveLength(1);
+  });
+});
+
+describe('escapeHtml', () => {
+  it('escapes what Telegram HTML parses', () => {
+    expect(escapeHtml('<b>a & b</b>')).toBe('&lt;b&gt;a &amp; b&lt;/b&gt;');
+  });
+});
