@@ -21,9 +21,15 @@ export interface AccessService {
   admit(profile: TelegramProfile, inviteCode?: string): Promise<AccessDecision>;
 }
 
+/** How long an admitted user is trusted without asking the database again. */
+const admittedCacheMs = 5 * 60_000;
+
 export function createAccessService(db: Database, access: Config['access']): AccessService {
   const admins = new Set<TelegramId>(access.adminUserIds);
   const allowed = new Set<TelegramId>([...access.allowedUserIds, ...access.adminUserIds]);
+  // Every update passes the gate; a known user with an unchanged profile needs no database round trip.
+  const admitted = new Map<TelegramId, { user: User; profileKey: string; until: number }>();
+  const profileKeyOf = (p: TelegramProfile) => [p.username, p.firstName, p.lastName, p.languageCode].join('\u0000');
 
   /** ADMIN_USER_IDS is the source of truth for admins: granted on arrival, withdrawn when removed. */
   async function withConfiguredRole(user: User): Promise<User> {
@@ -56,8 +62,7 @@ export function createAccessService(db: Database, access: Config['access']): Acc
     return { admitted: true, user: await register(profile, result.role), joinedByInvite: true };
   }
 
-  return {
-    async admit(profile, inviteCode) {
+  async function decide(profile: TelegramProfile, inviteCode: string | undefined): Promise<AccessDecision> {
       if (admins.has(profile.telegramId)) return { admitted: true, user: await register(profile) };
       switch (access.mode) {
         case 'open':
@@ -73,6 +78,21 @@ export function createAccessService(db: Database, access: Config['access']): Acc
           throw new Error(`unknown access mode ${String(unreachable)}`);
         }
       }
+  }
+
+  return {
+    async admit(profile, inviteCode) {
+      const cached = admitted.get(profile.telegramId);
+      if (cached && cached.until > Date.now() && cached.profileKey === profileKeyOf(profile) && !inviteCode) {
+        return { admitted: true, user: cached.user };
+      }
+      const decision = await decide(profile, inviteCode);
+      if (decision.admitted) {
+        admitted.set(profile.telegramId, { user: decision.user, profileKey: profileKeyOf(profile), until: Date.now() + admittedCacheMs });
+      } else {
+        admitted.delete(profile.telegramId);
+      }
+      return decision;
     },
   };
 }

@@ -9,20 +9,37 @@ export interface ConversationStore<T = unknown> {
   delete(key: string): Promise<void>;
 }
 
-export function createConversationStore<T>(db: Database): ConversationStore<T> {
+/**
+ * Postgres is the truth; a write-through cache spares the read the plugin makes on every update.
+ * Sound because one process polls Telegram at a time (getUpdates allows a single consumer).
+ */
+export function createConversationStore<T>(db: Database, cacheSize = 10_000): ConversationStore<T> {
+  const cache = new Map<string, T | undefined>();
+  const remember = (key: string, value: T | undefined) => {
+    cache.delete(key);
+    cache.set(key, value);
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+  };
   return {
     async read(key) {
+      if (cache.has(key)) return cache.get(key);
       const [row] = await db.select({ value: conversationStates.value }).from(conversationStates).where(eq(conversationStates.key, key));
-      return row?.value as T | undefined;
+      const value = row?.value as T | undefined;
+      remember(key, value);
+      return value;
     },
     async write(key, value) {
+      cache.delete(key);
       await db
         .insert(conversationStates)
         .values({ key, value, updatedAt: new Date() })
         .onConflictDoUpdate({ target: conversationStates.key, set: { value, updatedAt: new Date() } });
+      remember(key, value);
     },
     async delete(key) {
+      cache.delete(key);
       await db.delete(conversationStates).where(eq(conversationStates.key, key));
+      remember(key, undefined);
     },
   };
 }

@@ -1,0 +1,4 @@
+/** `npm run bench`: every benchmark, each printing its figures next to a baseline measured in the same run. */
+import { runBotTurnBench } from './bot-turns.bench.js';
+
+await runBotTurnBench();
