@@ -83,6 +83,11 @@ describe('a trainee', () => {
       expect(reply.text).toBe(`Клиент отвечает на: ${line}`);
     }
     expect(telegram.callsOf('sendChatAction').length).toBeGreaterThan(0);
+    // The answer was shown as a live draft while it streamed, then sent as a message.
+    const drafts = user.drafts();
+    expect(drafts.length).toBeGreaterThan(0);
+    const replies = user.messages().map((m) => m.text);
+    for (const draft of drafts) expect(replies.some((reply) => reply.startsWith(draft.text))).toBe(true);
 
     user.sendText('/finish');
     await user.waitForMessage((m) => m.text.includes('Оцениваю'));
@@ -120,6 +125,19 @@ describe('a trainee', () => {
     expect(first.text.length).toBeLessThanOrEqual(4096);
     expect(first.text.endsWith('.')).toBe(true);
     expect(`${first.text} ${second.text}`).toBe(long);
+  });
+
+  it('gets the typing indicator instead of drafts once the chat refuses drafts', async () => {
+    const user = telegram.user(trainee);
+    telegram.failNext('sendMessageDraft', { error_code: 400, description: 'Bad Request: drafts are not allowed in this chat' });
+    user.sendText('Первый вопрос');
+    await user.waitForMessage((m) => m.text === 'Клиент отвечает на: Первый вопрос');
+    const draftsBefore = telegram.callsOf('sendMessageDraft').length;
+    const typingBefore = user.chatActions().length;
+    user.sendText('Второй вопрос');
+    await user.waitForMessage((m) => m.text === 'Клиент отвечает на: Второй вопрос');
+    expect(telegram.callsOf('sendMessageDraft').length).toBe(draftsBefore);
+    expect(user.chatActions().length).toBeGreaterThan(typingBefore);
   });
 
   it('keeps the message when the model fails and goes on when it is back', async () => {
