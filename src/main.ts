@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { run, type RunnerHandle } from '@grammyjs/runner';
 import { GrammyError, HttpError } from 'grammy';
 import { createBot, registerCommands } from './bot/index.js';
+import { recoverInterruptedWork } from './bot/recovery.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createConversationStore } from './db/queries/conversation-states.js';
@@ -85,6 +86,10 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle): P
 
   await initTelegram(bot.init.bind(bot), config);
   await registerCommands(bot.api).catch((error: unknown) => logger.warn({ err: error }, 'could not register the command menu'));
+  const recovered = await recoverInterruptedWork({ api: bot.api, training, defaultLocale: config.defaultLocale, logger });
+  if (recovered.turnsAnswered + recovered.evaluationsShown + recovered.failed > 0) {
+    logger.info(recovered, 'finished work that the last stop interrupted');
+  }
   const runner: RunnerHandle = run(bot, {
     runner: { fetch: { allowed_updates: ['message', 'edited_message', 'callback_query'] } },
   });

@@ -1,7 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations, createConversation } from '@grammyjs/conversations';
-import { I18n } from '@grammyjs/i18n';
+import type { I18n } from '@grammyjs/i18n';
 import { sequentialize } from '@grammyjs/runner';
 import { Bot, type Api } from 'grammy';
 import type { ConversationStore } from '../db/queries/conversation-states.js';
@@ -17,10 +16,9 @@ import { teamFeature } from './features/team.js';
 import { unhandledFeature } from './features/unhandled.js';
 import { errorBoundary, handleBotError } from './handlers/error.js';
 import { DraftSupport } from './helpers/stream-reply.js';
+import { createI18n } from './i18n.js';
 import { accessGate } from './middleware/access.js';
 import { logUpdates } from './middleware/logging.js';
-
-const localesDir = fileURLToPath(new URL('./locales', import.meta.url));
 
 export interface CreateBotOptions extends BotDependencies {
   /** Where multi-step flows keep their state between updates and restarts. */
@@ -36,13 +34,7 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   });
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
 
-  const i18n = new I18n<BotContext>({
-    defaultLocale: config.defaultLocale,
-    directory: localesDir,
-    useSession: false,
-    fluentBundleOptions: { useIsolating: false },
-    localeNegotiator: (ctx) => negotiateLocale(ctx.from?.language_code, config.defaultLocale),
-  });
+  const i18n = createI18n<BotContext>(config.defaultLocale);
 
   // Updates of one chat run one after another; different chats run in parallel.
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
@@ -73,22 +65,13 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   return bot;
 }
 
-function negotiateLocale(languageCode: string | undefined, fallback: string): string {
-  const language = languageCode?.toLowerCase().split('-')[0];
-  return language === 'ru' || language === 'en' ? language : fallback;
-}
-
 const commands = ['scenarios', 'finish', 'hint', 'history', 'stats', 'help'] as const;
 
 /** The command menu in Russian (default) and English. */
-export async function registerCommands(api: Api, i18n: Pick<I18n, 't'> = loadI18n()): Promise<void> {
+export async function registerCommands(api: Api, i18n: Pick<I18n, 't'> = createI18n('ru')): Promise<void> {
   for (const locale of ['ru', 'en'] as const) {
     const list = commands.map((command) => ({ command, description: i18n.t(locale, `command-${command}`) }));
     await api.setMyCommands(list, locale === 'ru' ? {} : { language_code: locale });
     if (locale === 'ru') await api.setMyCommands(list, { language_code: 'ru' });
   }
-}
-
-function loadI18n(): I18n {
-  return new I18n({ defaultLocale: 'ru', directory: localesDir, fluentBundleOptions: { useIsolating: false } });
 }

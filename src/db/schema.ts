@@ -47,6 +47,8 @@ export const sessions = pgTable(
     status: sessionStatus('status').notNull().default('active'),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** Set when /finish starts: a judge interrupted by a crash is run again at the next start. */
+    finishRequestedAt: timestamp('finish_requested_at', { withTimezone: true }),
   },
   (table) => [
     // The database, not the handler, guarantees one active session per user.
@@ -70,6 +72,8 @@ export const messages = pgTable(
     telegramMessageId: bigint('telegram_message_id', { mode: 'number' }),
     promptTokens: integer('prompt_tokens'),
     completionTokens: integer('completion_tokens'),
+    /** For the client's replies: when Telegram accepted it. Null after a crash means "send it again". */
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
   (table) => [
@@ -103,6 +107,8 @@ export const evaluations = pgTable(
     recommendations: jsonb('recommendations').notNull().$type<readonly string[]>(),
     summary: text('summary').notNull().default(''),
     model: text('model').notNull(),
+    /** When the trainee was shown the evaluation; null after a crash means "show it again". */
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
   (table) => [check('evaluations_total_score_range', sql`${table.totalScore} between 0 and 100`)],

@@ -1,15 +1,34 @@
 import type { Database } from '../db/client.js';
 import type { UserId } from '../db/ids.js';
-import { storeEvaluationAndFinish, type StoredEvaluation } from '../db/queries/evaluations.js';
-import { appendMessage, countMessages, lastMessages, sessionMessages, type ChatMessage } from '../db/queries/messages.js';
+import {
+  markEvaluationDelivered,
+  storeEvaluationAndFinish,
+  undeliveredEvaluations,
+  type StoredEvaluation,
+} from '../db/queries/evaluations.js';
+import {
+  appendMessage,
+  countMessages,
+  lastMessageOfSessions,
+  lastMessages,
+  markMessageDelivered,
+  sessionMessages,
+  type ChatMessage,
+  type StoredMessage,
+} from '../db/queries/messages.js';
 import {
   abandonSession,
+  activeSessionsWithChat,
+  clearFinishRequested,
   getActiveSession,
   listUserSessions,
+  markFinishRequested,
   startSession,
   type SessionSummary,
   type TrainingSession,
 } from '../db/queries/sessions.js';
+import { getUser } from '../db/queries/users.js';
+import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../logger.js';
 import { buildClientSystemPrompt } from './client-role.js';
 import type { Judge } from './judge.js';
@@ -41,7 +60,20 @@ export interface ActiveTraining {
 export type TurnResult =
   | { readonly kind: 'no-session' }
   | { readonly kind: 'already-answered' }
-  | { readonly kind: 'answered'; readonly reply: string };
+  /** `replyId`: mark it delivered once Telegram accepted the reply. */
+  | { readonly kind: 'answered'; readonly reply: string; readonly replyId: number };
+
+/** What a crash interrupted, found at start-up so that it can be finished. */
+export interface InterruptedWork {
+  /** Sessions whose last word is the trainee's, or whose last reply never reached them. */
+  readonly unansweredTurns: ReadonlyArray<ChatOf<ActiveTraining> & { readonly undeliveredReply?: StoredMessage }>;
+  /** /finish was sent but no evaluation was stored. */
+  readonly pendingFinishes: ReadonlyArray<ChatOf<ActiveTraining>>;
+  /** Evaluations stored but never shown. */
+  readonly undeliveredEvaluations: ReadonlyArray<ChatOf<ActiveTraining> & { readonly evaluation: StoredEvaluation }>;
+}
+
+type ChatOf<T> = T & { readonly telegramId: number; readonly languageCode: string | null };
 
 export type FinishResult =
   | { readonly kind: 'no-session' }
@@ -58,12 +90,16 @@ export class TrainingService {
   constructor(private readonly deps: TrainingDeps) {}
 
   /** Starts a session; the client's opening line is stored as its first message. */
-  async start(userId: UserId, scenarioKey: string, difficulty: Difficulty): Promise<ActiveTraining & { openingLine: string }> {
+  async start(
+    userId: UserId,
+    scenarioKey: string,
+    difficulty: Difficulty,
+  ): Promise<ActiveTraining & { openingLine: string; openingLineId: number }> {
     const scenario = this.deps.scenarios.get(scenarioKey);
     const session = await startSession(this.deps.db, userId, scenario.key, difficulty);
     const openingLine = scenario.persona.openingLine;
-    await appendMessage(this.deps.db, session.id, 'assistant', openingLine);
-    return { session, scenario, openingLine };
+    const stored = await appendMessage(this.deps.db, session.id, 'assistant', openingLine);
+    return { session, scenario, openingLine, openingLineId: stored.message.id };
   }
 
   async active(userId: UserId): Promise<ActiveTraining | undefined> {
@@ -90,14 +126,21 @@ export class TrainingService {
   }): Promise<TurnResult> {
     const training = await this.active(input.userId);
     if (!training) return { kind: 'no-session' };
-    const { session, scenario } = training;
-    const stored = await appendMessage(this.deps.db, session.id, 'user', input.text, {
-      telegramMessageId: input.telegramMessageId,
-    });
-    if (stored.duplicate && (await this.wasAnsweredAfter(training, stored.message.id))) {
-      return { kind: 'already-answered' };
+    const stored = await retryTransient(
+      () => appendMessage(this.deps.db, training.session.id, 'user', input.text, { telegramMessageId: input.telegramMessageId }),
+      { logger: this.deps.logger, what: 'store the trainee message' },
+    );
+    if (stored.duplicate) {
+      const reply = await this.replyAfter(training, stored.message.id);
+      if (reply?.deliveredAt) return { kind: 'already-answered' };
+      if (reply) return { kind: 'answered', reply: reply.content, replyId: reply.id };
     }
+    return this.answer(training, input.onText);
+  }
 
+  /** The client's answer to the dialogue as it stands (its last word being the trainee's). */
+  async answer(training: ActiveTraining, onText?: (textSoFar: string) => void): Promise<TurnResult> {
+    const { session, scenario } = training;
     const history = await lastMessages(this.deps.db, session.id, historyWindow);
     const knowledge = await this.knowledgeFor(recentText(history, 4), passagesForClient);
     const difficulty = session.difficulty as Difficulty;
@@ -107,13 +150,60 @@ export class TrainingService {
         { role: 'system', content: buildClientSystemPrompt(scenario, difficulty, knowledge) },
         ...fitHistoryToBudget(history, this.deps.historyTokenBudget),
       ],
-      ...(input.onText ? { onText: input.onText } : {}),
+      ...(onText ? { onText } : {}),
     });
-    await appendMessage(this.deps.db, session.id, 'assistant', reply.text, {
-      ...(reply.promptTokens !== undefined ? { promptTokens: reply.promptTokens } : {}),
-      ...(reply.completionTokens !== undefined ? { completionTokens: reply.completionTokens } : {}),
+    const stored = await retryTransient(
+      () =>
+        appendMessage(this.deps.db, session.id, 'assistant', reply.text, {
+          ...(reply.promptTokens !== undefined ? { promptTokens: reply.promptTokens } : {}),
+          ...(reply.completionTokens !== undefined ? { completionTokens: reply.completionTokens } : {}),
+        }),
+      { logger: this.deps.logger, what: 'store the client reply' },
+    );
+    return { kind: 'answered', reply: reply.text, replyId: stored.message.id };
+  }
+
+  /** Telegram accepted the reply. */
+  async markReplyDelivered(replyId: number): Promise<void> {
+    await retryTransient(() => markMessageDelivered(this.deps.db, replyId), { logger: this.deps.logger, what: 'mark reply delivered' });
+  }
+
+  /** The trainee has seen the evaluation. */
+  async markEvaluationDelivered(sessionId: TrainingSession['id']): Promise<void> {
+    await retryTransient(() => markEvaluationDelivered(this.deps.db, sessionId), {
+      logger: this.deps.logger,
+      what: 'mark evaluation delivered',
     });
-    return { kind: 'answered', reply: reply.text };
+  }
+
+  /** Turns, /finish calls and evaluations that a crash left half done. */
+  async interruptedWork(): Promise<InterruptedWork> {
+    const withScenario = <T extends { session: TrainingSession }>(row: T) => {
+      const scenario = this.deps.scenarios.find(row.session.scenarioKey);
+      return scenario ? [{ ...row, scenario }] : [];
+    };
+    const active = await activeSessionsWithChat(this.deps.db);
+    const last = new Map((await lastMessageOfSessions(this.deps.db, active.map((a) => a.session.id))).map((m) => [m.sessionId, m]));
+    const pendingFinishes = active.filter((a) => a.session.finishRequestedAt !== null).flatMap(withScenario);
+    const unansweredTurns = active
+      .filter((a) => a.session.finishRequestedAt === null)
+      .flatMap((a) => {
+        const message = last.get(a.session.id);
+        if (message?.role === 'user') return withScenario(a);
+        if (message?.role === 'assistant' && message.deliveredAt === null && message.telegramMessageId === null) {
+          const previous = message;
+          return withScenario(a).map((row) => ({ ...row, undeliveredReply: previous }));
+        }
+        return [];
+      });
+    const chats = new Map(active.map((a) => [a.session.userId, a]));
+    const evaluations = await undeliveredEvaluations(this.deps.db);
+    const undelivered = [];
+    for (const row of evaluations) {
+      const chat = chats.get(row.session.userId) ?? (await this.chatOf(row.session));
+      if (chat) undelivered.push(...withScenario({ ...row, telegramId: chat.telegramId, languageCode: chat.languageCode }));
+    }
+    return { unansweredTurns, pendingFinishes, undeliveredEvaluations: undelivered };
   }
 
   /**
@@ -125,6 +215,7 @@ export class TrainingService {
     if (!training) return { kind: 'no-session' };
     const { session, scenario } = training;
     if ((await countMessages(this.deps.db, session.id, 'user')) === 0) return { kind: 'nothing-said', training };
+    await markFinishRequested(this.deps.db, session.id);
 
     const transcript: ChatMessage[] = (await sessionMessages(this.deps.db, session.id)).map((m) => ({
       role: m.role,
@@ -132,12 +223,13 @@ export class TrainingService {
     }));
     const traineeWords = transcript.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
     const knowledge = await this.knowledgeFor(traineeWords, passagesForJudge);
-    const evaluation = await this.deps.judge.scoreTranscript({
-      scenario,
-      difficulty: session.difficulty as Difficulty,
-      transcript,
-      knowledge,
-    });
+    let evaluation;
+    try {
+      evaluation = await this.deps.judge.scoreTranscript({ scenario, difficulty: session.difficulty as Difficulty, transcript, knowledge });
+    } catch (error) {
+      await clearFinishRequested(this.deps.db, session.id);
+      throw error;
+    }
     const stored = await storeEvaluationAndFinish(this.deps.db, session.id, evaluation);
     return { kind: 'finished', training, evaluation: stored };
   }
@@ -153,9 +245,13 @@ export class TrainingService {
     return sessions.map((s) => ({ ...s, scenarioTitle: this.deps.scenarios.find(s.scenarioKey)?.title ?? s.scenarioKey }));
   }
 
-  private async wasAnsweredAfter(training: ActiveTraining, messageId: number): Promise<boolean> {
+  private async replyAfter(training: ActiveTraining, messageId: number): Promise<StoredMessage | undefined> {
     const all = await sessionMessages(this.deps.db, training.session.id);
-    return all.some((m) => m.id > messageId && m.role === 'assistant');
+    return all.find((m) => m.id > messageId && m.role === 'assistant');
+  }
+
+  private async chatOf(session: TrainingSession): Promise<{ telegramId: number; languageCode: string | null } | undefined> {
+    return getUser(this.deps.db, session.userId);
   }
 
   private async knowledgeFor(query: string, limit: number): Promise<string> {

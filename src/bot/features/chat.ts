@@ -11,6 +11,7 @@ feature.on('message:text', async (ctx, next) => {
   if (ctx.message.text.startsWith('/')) return next();
   const { training } = ctx.services;
   let noSession = false;
+  let replyId: number | undefined;
   await streamReply(ctx, async (onText) => {
     const result = await training.playTurn({
       userId: ctx.user.id,
@@ -20,6 +21,7 @@ feature.on('message:text', async (ctx, next) => {
     });
     switch (result.kind) {
       case 'answered':
+        replyId = result.replyId;
         return result.reply;
       case 'already-answered':
         return undefined;
@@ -32,6 +34,7 @@ feature.on('message:text', async (ctx, next) => {
       }
     }
   });
+  if (replyId !== undefined) await training.markReplyDelivered(replyId);
   if (noSession) await ctx.reply(ctx.t('chat-no-session'));
 });
 

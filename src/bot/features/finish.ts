@@ -28,9 +28,10 @@ feature.command('finish', async (ctx) => {
       await ctx.reply(ctx.t('finish-nothing-said', { title: result.training.scenario.title }));
       return;
     case 'finished':
-      for (const part of splitMessage(formatEvaluation(ctx, result.training, result.evaluation))) {
+      for (const part of splitMessage(formatEvaluation(ctx.t.bind(ctx), result.training, result.evaluation))) {
         await ctx.reply(part, { parse_mode: 'HTML' });
       }
+      await training.markEvaluationDelivered(result.training.session.id);
       return;
     default: {
       const unreachable: never = result;
@@ -39,8 +40,10 @@ feature.command('finish', async (ctx) => {
   }
 });
 
+type Translate = (key: string, variables?: Record<string, string | number>) => string;
+
 /** The evaluation for a phone screen: the score first, then criteria, strengths, mistakes, advice. */
-export function formatEvaluation(ctx: BotContext, training: ActiveTraining, evaluation: StoredEvaluation): string {
+export function formatEvaluation(t: Translate, training: ActiveTraining, evaluation: StoredEvaluation): string {
   const { scenario, session } = training;
   const difficulty = scenario.difficulties[session.difficulty as Difficulty]?.label ?? session.difficulty;
   const section = (title: string, items: readonly string[]) =>
@@ -50,17 +53,17 @@ export function formatEvaluation(ctx: BotContext, training: ActiveTraining, eval
     return `• ${escapeHtml(c.title)}: <b>${c.score}</b>/100${evidence}`;
   });
   return [
-    `<b>${escapeHtml(ctx.t('evaluation-score', { score: evaluation.totalScore }))}</b>`,
-    escapeHtml(ctx.t('evaluation-title', { title: scenario.title, difficulty })),
+    `<b>${escapeHtml(t('evaluation-score', { score: evaluation.totalScore }))}</b>`,
+    escapeHtml(t('evaluation-title', { title: scenario.title, difficulty })),
     ...(evaluation.summary ? ['', escapeHtml(evaluation.summary)] : []),
     '',
-    `<b>${escapeHtml(ctx.t('evaluation-criteria'))}</b>`,
+    `<b>${escapeHtml(t('evaluation-criteria'))}</b>`,
     ...criteria,
-    ...section(ctx.t('evaluation-strengths'), evaluation.strengths),
-    ...section(ctx.t('evaluation-mistakes'), evaluation.mistakes),
-    ...section(ctx.t('evaluation-recommendations'), evaluation.recommendations),
+    ...section(t('evaluation-strengths'), evaluation.strengths),
+    ...section(t('evaluation-mistakes'), evaluation.mistakes),
+    ...section(t('evaluation-recommendations'), evaluation.recommendations),
     '',
-    escapeHtml(ctx.t('evaluation-next')),
+    escapeHtml(t('evaluation-next')),
   ].join('\n');
 }
 

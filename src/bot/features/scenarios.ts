@@ -84,6 +84,7 @@ async function startAndGreet(
     const started = await training.start(userId, scenario.key, difficulty);
     await ctx.reply(ctx.t('session-started', { title: scenario.title, difficulty: scenario.difficulties[difficulty].label }));
     await ctx.reply(started.openingLine);
+    await training.markReplyDelivered(started.openingLineId);
   } catch (error) {
     if (!(error instanceof ActiveSessionExistsError)) throw error;
     await ctx.reply(ctx.t('session-already-active'));

@@ -1,7 +1,8 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { SessionId } from '../ids.js';
 import { evaluations, sessions, sheetExports } from '../schema.js';
+import type { TrainingSession } from './sessions.js';
 
 export type StoredEvaluation = typeof evaluations.$inferSelect;
 export type NewEvaluation = Omit<typeof evaluations.$inferInsert, 'id' | 'sessionId' | 'createdAt'>;
@@ -42,4 +43,20 @@ export async function storeEvaluationAndFinish(
 export async function getEvaluation(db: Database, sessionId: SessionId): Promise<StoredEvaluation | undefined> {
   const [row] = await db.select().from(evaluations).where(eq(evaluations.sessionId, sessionId)).limit(1);
   return row;
+}
+
+/** The trainee has seen the evaluation. */
+export async function markEvaluationDelivered(db: Database, sessionId: SessionId): Promise<void> {
+  await db.update(evaluations).set({ deliveredAt: new Date() }).where(eq(evaluations.sessionId, sessionId));
+}
+
+/** Evaluations stored but never shown (the bot stopped in between), with their sessions. */
+export async function undeliveredEvaluations(
+  db: Database,
+): Promise<Array<{ evaluation: StoredEvaluation; session: TrainingSession }>> {
+  return db
+    .select({ evaluation: evaluations, session: sessions })
+    .from(evaluations)
+    .innerJoin(sessions, eq(sessions.id, evaluations.sessionId))
+    .where(isNull(evaluations.deliveredAt));
 }

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { SessionId } from '../ids.js';
 import { messages } from '../schema.js';
@@ -72,4 +72,19 @@ export async function countMessages(db: Database, sessionId: SessionId, role?: M
   const where = role ? and(eq(messages.sessionId, sessionId), eq(messages.role, role)) : eq(messages.sessionId, sessionId);
   const [row] = await db.select({ n: count() }).from(messages).where(where);
   return row?.n ?? 0;
+}
+
+/** Telegram accepted the client's reply: it will not be sent again after a restart. */
+export async function markMessageDelivered(db: Database, messageId: number): Promise<void> {
+  await db.update(messages).set({ deliveredAt: new Date() }).where(eq(messages.id, messageId));
+}
+
+/** The newest message of each of the given sessions. */
+export async function lastMessageOfSessions(db: Database, sessionIds: readonly SessionId[]): Promise<StoredMessage[]> {
+  if (sessionIds.length === 0) return [];
+  return db
+    .selectDistinctOn([messages.sessionId])
+    .from(messages)
+    .where(inArray(messages.sessionId, [...sessionIds]))
+    .orderBy(messages.sessionId, desc(messages.id));
 }

@@ -1,7 +1,7 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { SessionId, UserId } from '../ids.js';
-import { evaluations, messages, sessions } from '../schema.js';
+import { evaluations, messages, sessions, users } from '../schema.js';
 
 export type TrainingSession = typeof sessions.$inferSelect;
 
@@ -84,4 +84,27 @@ export async function listUserSessions(db: Database, userId: UserId, limit = 10)
     .where(eq(sessions.userId, userId))
     .orderBy(desc(sessions.startedAt), desc(sessions.id))
     .limit(limit);
+}
+
+/** The judge failed and the trainee was told: nothing is left to resume. */
+export async function clearFinishRequested(db: Database, sessionId: SessionId): Promise<void> {
+  await db.update(sessions).set({ finishRequestedAt: null }).where(eq(sessions.id, sessionId));
+}
+
+/** Remembers that /finish started, so a judge interrupted by a crash is run again at the next start. */
+export async function markFinishRequested(db: Database, sessionId: SessionId): Promise<void> {
+  await db.update(sessions).set({ finishRequestedAt: new Date() }).where(eq(sessions.id, sessionId));
+}
+
+/** Active sessions with the Telegram chat of their trainee; `finishRequested` narrows to interrupted /finish. */
+export async function activeSessionsWithChat(
+  db: Database,
+  options: { finishRequested?: boolean } = {},
+): Promise<Array<{ session: TrainingSession; telegramId: number; languageCode: string | null }>> {
+  const active = eq(sessions.status, 'active');
+  return db
+    .select({ session: sessions, telegramId: users.telegramId, languageCode: users.languageCode })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(options.finishRequested ? and(active, isNotNull(sessions.finishRequestedAt)) : active);
 }

@@ -44,6 +44,11 @@ export async function findUserByTelegramId(db: Database, telegramId: TelegramId)
   return user;
 }
 
+export async function getUser(db: Database, userId: UserId): Promise<User | undefined> {
+  const [user] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
+  return user;
+}
+
 export async function setUserRole(db: Database, userId: UserId, role: UserRole): Promise<void> {
   await db.update(users).set({ role }).where(eq(users.id, userId));
 }

@@ -1,0 +1,49 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../logger.js';
+
+/** Errors after which the same statement may well succeed: the connection, not the data, failed. */
+const transientCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  '57P01', // admin_shutdown: the server is restarting
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up
+  '08000',
+  '08003',
+  '08006',
+]);
+
+export function isTransientDatabaseError(error: unknown): boolean {
+  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && transientCodes.has(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * Runs an idempotent database operation, retrying through a short outage (a PostgreSQL restart)
+ * so that a trainee's message is not lost to it. Gives up after `maxWaitMs`.
+ */
+export async function retryTransient<T>(
+  operation: () => Promise<T>,
+  options: { readonly logger: Logger; readonly what: string; readonly maxWaitMs?: number },
+): Promise<T> {
+  const deadline = Date.now() + (options.maxWaitMs ?? 30_000);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isTransientDatabaseError(error) || Date.now() >= deadline) throw error;
+      const delay = Math.min(2_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      options.logger.warn({ err: error, attempt, what: options.what }, 'database unavailable; retrying');
+      await sleep(delay);
+    }
+  }
+}
