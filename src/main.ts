@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunnerHandle } from '@grammyjs/runner';
 import { GrammyError, HttpError } from 'grammy';
 import { createBot, registerCommands } from './bot/index.js';
@@ -7,7 +8,9 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createConversationStore } from './db/queries/conversation-states.js';
 import { StartupError } from './errors.js';
+import { startHealthServer, type Probe } from './health.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics, instrumentChatModel, instrumentJudge, type Metrics } from './metrics.js';
 import { createAccessService } from './services/access.js';
 import { createJudge } from './services/judge.js';
 import { createChatModel } from './services/llm.js';
@@ -40,8 +43,17 @@ class Lifecycle {
   }
 }
 
+/** What /readyz checks; a part's probe fails until that part has started. */
+type Probes = Record<string, Probe>;
+const notStarted: Probe = () => Promise.resolve(false);
+
+interface Observability {
+  readonly metrics: Metrics;
+  readonly probes: Probes;
+}
+
 /** The composition root: config → logger → database → services → bot. */
-async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { metrics, probes }: Observability): Promise<void> {
   const scenarios = await loadScenarios(config.scenariosDir).catch((error: unknown) => {
     throw error instanceof ScenarioFileError ? new StartupError(error.message, 2, { cause: error }) : error;
   });
@@ -50,12 +62,13 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle): P
   const database = await openDatabase(config, logger);
   lifecycle.add({ name: 'database', stop: () => database.close() });
   logger.info({ database: database.description }, 'database ready, migrations applied');
+  probes.database = () => database.ping();
 
-  const chat = createChatModel(
-    { apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl, timeoutMs: config.openai.timeoutMs },
-    logger,
+  const chat = instrumentChatModel(
+    createChatModel({ apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl, timeoutMs: config.openai.timeoutMs }, logger),
+    metrics,
   );
-  const judge = createJudge({ model: chat, modelName: config.openai.judgeModel, logger });
+  const judge = instrumentJudge(createJudge({ model: chat, modelName: config.openai.judgeModel, logger }), metrics);
   const training = new TrainingService({
     db: database.db,
     scenarios,
@@ -63,6 +76,7 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle): P
     judge,
     clientModel: config.openai.clientModel,
     historyTokenBudget: config.openai.historyTokenBudget,
+    metrics,
     logger,
   });
   logger.info(
@@ -73,6 +87,7 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle): P
   const bot = createBot({
     config,
     logger,
+    metrics,
     services: {
       access: createAccessService(database.db, config.access),
       scenarios,
@@ -93,7 +108,10 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle): P
   const runner: RunnerHandle = run(bot, {
     runner: { fetch: { allowed_updates: ['message', 'edited_message', 'callback_query'] } },
   });
-  lifecycle.add({ name: 'telegram polling', stop: () => stopWithin(runner.stop(), config.shutdownTimeoutMs, logger) });
+  lifecycle.add({ name: 'telegram polling', stop: () => stopPolling(runner, config.shutdownTimeoutMs, logger) });
+  // grammY types its signal with an AbortController shim; the runtime takes the standard one.
+  type GrammySignal = Parameters<typeof bot.api.getMe>[0];
+  probes.telegram = async (signal) => runner.isRunning() && (await bot.api.getMe(signal as GrammySignal)).id === bot.botInfo.id;
   logger.info({ bot: bot.botInfo.username, apiRoot: config.telegramApiRoot }, 'bot is polling for updates');
 }
 
@@ -115,13 +133,15 @@ async function initTelegram(init: () => Promise<void>, config: Config): Promise<
   }
 }
 
-/** In-flight turns get `timeoutMs` to finish; after that shutdown goes on without them. */
-async function stopWithin(stopping: Promise<void>, timeoutMs: number, logger: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-  const outcome = await Promise.race([stopping.then(() => 'done' as const), timeout]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') logger.warn({ timeoutMs }, 'turns still running at shutdown were cut off');
+/**
+ * Stops taking updates, then gives the turns in flight `timeoutMs` to finish. The runner's own
+ * stop() resolves once fetching stops, not when handlers finish, so its update count is watched.
+ */
+async function stopPolling(runner: RunnerHandle, timeoutMs: number, logger: Logger): Promise<void> {
+  await runner.stop();
+  const deadline = Date.now() + timeoutMs;
+  while (runner.size() > 0 && Date.now() < deadline) await sleep(50);
+  if (runner.size() > 0) logger.warn({ timeoutMs, inFlight: runner.size() }, 'updates still running at shutdown were cut off');
 }
 
 async function main(): Promise<void> {
@@ -138,6 +158,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, secrets: [config.botToken, config.openai.apiKey] });
   const lifecycle = new Lifecycle(logger);
+  const metrics = createMetrics();
+  const probes: Probes = { database: notStarted, telegram: notStarted };
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -156,7 +178,13 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
 
   try {
-    await startApp(config, logger, lifecycle);
+    if (config.healthPort > 0) {
+      // Started first, stopped last: /healthz answers while the rest starts and while it stops.
+      const health = await startHealthServer({ port: config.healthPort, logger, probes, registry: metrics.registry });
+      lifecycle.add({ name: 'health server', stop: () => health.stop() });
+      logger.info({ port: health.port }, 'health endpoints: /healthz /readyz /metrics');
+    }
+    await startApp(config, logger, lifecycle, { metrics, probes });
   } catch (error) {
     await lifecycle.stopAll();
     if (error instanceof StartupError) {

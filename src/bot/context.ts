@@ -5,6 +5,7 @@ import type { Update, UserFromGetMe } from 'grammy/types';
 import type { Config } from '../config.js';
 import type { User } from '../db/queries/users.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { BotServices } from './services.js';
 import type { DraftSupport } from './helpers/stream-reply.js';
 
@@ -12,6 +13,7 @@ import type { DraftSupport } from './helpers/stream-reply.js';
 export interface BotDependencies {
   readonly config: Config;
   readonly logger: Logger;
+  readonly metrics?: Pick<Metrics, 'countError'>;
   readonly services: BotServices;
 }
 
@@ -25,6 +27,7 @@ export class BaseContext extends Context {
   readonly config: Config;
   readonly services: BotServices;
   readonly runtime: BotRuntime;
+  readonly metrics: Pick<Metrics, 'countError'> | undefined;
   logger: Logger;
   /** The admitted user; set by the access middleware before any feature runs. */
   user: User | undefined;
@@ -34,6 +37,7 @@ export class BaseContext extends Context {
     this.config = deps.config;
     this.services = deps.services;
     this.runtime = runtime;
+    this.metrics = deps.metrics;
     this.logger = deps.logger.child({ updateId: update.update_id });
     this.user = undefined;
   }

@@ -30,6 +30,7 @@ import {
 import { getUser } from '../db/queries/users.js';
 import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { buildClientSystemPrompt } from './client-role.js';
 import type { Judge } from './judge.js';
 import type { ChatModel } from './llm.js';
@@ -49,6 +50,7 @@ export interface TrainingDeps {
   readonly knowledge?: KnowledgeSource;
   readonly clientModel: string;
   readonly historyTokenBudget: number;
+  readonly metrics?: Pick<Metrics, 'countTurn' | 'countError'>;
   readonly logger: Logger;
 }
 
@@ -124,6 +126,17 @@ export class TrainingService {
     readonly telegramMessageId: number;
     readonly onText?: (textSoFar: string) => void;
   }): Promise<TurnResult> {
+    try {
+      const result = await this.storeAndAnswer(input);
+      this.deps.metrics?.countTurn(result.kind);
+      return result;
+    } catch (error) {
+      this.deps.metrics?.countTurn('failed');
+      throw error;
+    }
+  }
+
+  private async storeAndAnswer(input: Parameters<TrainingService['playTurn']>[0]): Promise<TurnResult> {
     const training = await this.active(input.userId);
     if (!training) return { kind: 'no-session' };
     const stored = await retryTransient(
@@ -259,6 +272,7 @@ export class TrainingService {
     try {
       return await this.deps.knowledge.contextFor(query, limit);
     } catch (error) {
+      this.deps.metrics?.countError('knowledge-base');
       this.deps.logger.warn({ err: error }, 'knowledge lookup failed; answering without it');
       return '';
     }

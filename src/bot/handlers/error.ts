@@ -23,6 +23,10 @@ export function handleBotError(error: BotError<BotContext>): void {
 
 async function reportError(ctx: BotContext, error: unknown): Promise<void> {
   const { key, level } = classify(error);
+  // Model and judge failures are counted where they happen (metrics.ts wrappers).
+  if (!(error instanceof ModelUnavailableError)) {
+    ctx.metrics?.countError(error instanceof GrammyError || error instanceof HttpError ? 'telegram' : 'other');
+  }
   ctx.logger[level]({ err: error, updateType: updateTypeOf(ctx), userId: ctx.user?.id }, describe(error));
   if (!ctx.chat || !key) return;
   try {

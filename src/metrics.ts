@@ -1,0 +1,125 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Judge } from './services/judge.js';
+import type { ChatModel } from './services/llm.js';
+
+/** What became of a role-play turn (`bot_turns_total{outcome}`). */
+export type TurnOutcome = 'answered' | 'already-answered' | 'no-session' | 'failed';
+
+/** Where an error came from (`bot_errors_total{kind}`). */
+export type ErrorKind = 'model' | 'judge' | 'knowledge-base' | 'sheets' | 'telegram' | 'database' | 'metrics' | 'other';
+
+/** Reads the number of evaluations waiting for the sheet export, at scrape time. */
+export type PendingExportsReader = () => Promise<number> | number;
+
+/** The bot's Prometheus metrics, all on one registry of their own. */
+export interface Metrics {
+  /** Served by `/metrics`; never prom-client's global registry, so each instance stands alone. */
+  readonly registry: Registry;
+  readonly turns: Counter<'outcome'>;
+  readonly errors: Counter<'kind'>;
+  /** The client role's answers (streamChat), seconds. */
+  readonly modelLatency: Histogram;
+  /** One whole evaluation, repairs included (scoreTranscript), seconds. */
+  readonly judgeLatency: Histogram;
+  readonly sheetExportsPending: Gauge;
+  countTurn(outcome: TurnOutcome): void;
+  countError(kind: ErrorKind): void;
+  /** Sets how `bot_sheet_exports_pending` is read; until then it stays 0. */
+  readPendingExportsWith(reader: PendingExportsReader): void;
+}
+
+// A model answer takes from a fraction of a second (a short reply) to the LLM timeout (60 s default).
+const MODEL_BUCKETS = [0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60, 90, 120];
+// The judge writes a long structured answer and may be asked once more to repair it.
+const JUDGE_BUCKETS = [1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180];
+
+/** Creates the metrics and a fresh registry with Node's default process metrics. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const turns = new Counter({
+    name: 'bot_turns_total',
+    help: 'Role-play turns handled, by outcome',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const errors = new Counter({
+    name: 'bot_errors_total',
+    help: 'Errors, by where they came from',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const modelLatency = new Histogram({
+    name: 'bot_model_latency_seconds',
+    help: "Time the language model took to answer in the client's role",
+    buckets: MODEL_BUCKETS,
+    registers,
+  });
+  const judgeLatency = new Histogram({
+    name: 'bot_judge_latency_seconds',
+    help: 'Time the judge took to score a dialogue',
+    buckets: JUDGE_BUCKETS,
+    registers,
+  });
+
+  let readPending: PendingExportsReader | undefined;
+  const sheetExportsPending = new Gauge({
+    name: 'bot_sheet_exports_pending',
+    help: 'Evaluations waiting to be appended to the Google Sheet',
+    registers,
+    // On a failed read the gauge keeps its last value and the failure is counted, not hidden.
+    async collect() {
+      if (!readPending) return;
+      try {
+        this.set(await readPending());
+      } catch {
+        errors.inc({ kind: 'metrics' });
+      }
+    },
+  });
+
+  return {
+    registry,
+    turns,
+    errors,
+    modelLatency,
+    judgeLatency,
+    sheetExportsPending,
+    countTurn: (outcome) => turns.inc({ outcome }),
+    countError: (kind) => errors.inc({ kind }),
+    readPendingExportsWith: (reader) => {
+      readPending = reader;
+    },
+  };
+}
+
+/** The same chat model, with every client-role answer timed and every failure counted as `model`. */
+export function instrumentChatModel(model: ChatModel, metrics: Metrics): ChatModel {
+  return {
+    streamChat: (request) => timed(metrics.modelLatency, () => model.streamChat(request), () => metrics.countError('model')),
+    completeJson: (request) => model.completeJson(request),
+  };
+}
+
+/** The same judge, with every evaluation timed and every failure counted as `judge`. */
+export function instrumentJudge(judge: Judge, metrics: Metrics): Judge {
+  return {
+    scoreTranscript: (input) =>
+      timed(metrics.judgeLatency, () => judge.scoreTranscript(input), () => metrics.countError('judge')),
+  };
+}
+
+/** Runs `work`, observing its duration (successful or not) in `histogram`. */
+async function timed<T>(histogram: Histogram, work: () => Promise<T>, onFailure: () => void): Promise<T> {
+  const end = histogram.startTimer();
+  try {
+    return await work();
+  } catch (error) {
+    onFailure();
+    throw error;
+  } finally {
+    end();
+  }
+}
