@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { StartupError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { Embedder } from '../embeddings.js';
+import type { ChunkToStore, VectorStore } from '../vector-store.js';
+import { chunkDocument, textForEmbedding, type Chunk, type ChunkingOptions } from './chunker.js';
+import { DocumentParseError, formatOf, parseDocument } from './parsers.js';
+
+export interface IndexerDependencies {
+  readonly embedder: Embedder;
+  readonly store: VectorStore;
+  readonly logger: Logger;
+}
+
+export interface IndexOptions {
+  /** The knowledge base folder (KNOWLEDGE_BASE_DIR). */
+  readonly dir: string;
+  readonly onProgress?: (progress: IndexProgress) => void;
+  readonly chunking?: ChunkingOptions;
+}
+
+/** Reported after every embedded slice: enough for a progress bar. */
+export interface IndexProgress {
+  readonly chunksDone: number;
+  readonly chunksTotal: number;
+  /** The file being embedded. */
+  readonly file: string;
+}
+
+export interface IndexFailure {
+  readonly file: string;
+  readonly reason: string;
+}
+
+/** What one indexing run did. */
+export interface IndexSummary {
+  readonly added: number;
+  readonly changed: number;
+  readonly removed: number;
+  readonly unchanged: number;
+  /** Files that could not be read; a changed file that fails keeps its previous version. */
+  readonly failed: readonly IndexFailure[];
+  /** Chunks embedded and stored in this run. */
+  readonly chunks: number;
+  readonly seconds: number;
+  readonly files: {
+    readonly added: readonly string[];
+    readonly changed: readonly string[];
+    readonly removed: readonly string[];
+  };
+}
+
+/** The knowledge base folder is missing or unreadable. */
+export class KnowledgeBaseDirError extends StartupError {
+  constructor(dir: string, cause: unknown) {
+    super(
+      `Папка базы знаний ${dir} не найдена или недоступна. Укажите в KNOWLEDGE_BASE_DIR папку с документами ` +
+        '(Markdown, TXT, PDF, DOCX).',
+      1,
+      { cause },
+    );
+    this.name = 'KnowledgeBaseDirError';
+  }
+}
+
+interface FileOnDisk {
+  /** Relative to the knowledge base, `/`-separated: the key in the store. */
+  readonly file: string;
+  readonly content: Buffer;
+  readonly hash: string;
+}
+
+interface FileToIndex {
+  readonly source: FileOnDisk;
+  readonly chunks: readonly Chunk[];
+  readonly isNew: boolean;
+}
+
+// Slices of this many chunks between progress reports (the embedder slices further for fairness).
+const EMBED_SLICE = 16;
+
+/**
+ * Brings the store in line with the folder: files whose content hash is stored are skipped, new
+ * and changed files are parsed, chunked, embedded and stored, files gone from the folder are removed.
+ * A file that cannot be parsed is reported in `failed` and skipped.
+ */
+export async function indexKnowledgeBase(deps: IndexerDependencies, options: IndexOptions): Promise<IndexSummary> {
+  const started = performance.now();
+  const { logger, store } = deps;
+  const onDisk = await readKnowledgeBase(options.dir);
+  const stored = await store.listFileHashes();
+
+  const failed: IndexFailure[] = [];
+  const toIndex: FileToIndex[] = [];
+  let unchanged = 0;
+  for (const source of onDisk) {
+    const storedHash = stored.get(source.file);
+    if (storedHash === source.hash) {
+      unchanged += 1;
+      continue;
+    }
+    const chunks = await chunkFile(source, options.chunking, failed, logger);
+    if (chunks) toIndex.push({ source, chunks, isNew: storedHash === undefined });
+    await yieldToEventLoop();
+  }
+
+  const chunksTotal = toIndex.reduce((sum, item) => sum + item.chunks.length, 0);
+  let chunksDone = 0;
+  for (const item of toIndex) {
+    const embedded = await embedChunks(deps.embedder, item.chunks, (count) => {
+      chunksDone += count;
+      options.onProgress?.({ chunksDone, chunksTotal, file: item.source.file });
+    });
+    await store.replaceFile(item.source.file, item.source.hash, embedded);
+  }
+
+  const present = new Set(onDisk.map((source) => source.file));
+  const removedFiles = [...stored.keys()].filter((file) => !present.has(file));
+  for (const file of removedFiles) await store.deleteFile(file);
+
+  const summary: IndexSummary = {
+    added: toIndex.filter((item) => item.isNew).length,
+    changed: toIndex.filter((item) => !item.isNew).length,
+    removed: removedFiles.length,
+    unchanged,
+    failed,
+    chunks: chunksTotal,
+    seconds: (performance.now() - started) / 1000,
+    files: {
+      added: toIndex.filter((item) => item.isNew).map((item) => item.source.file),
+      changed: toIndex.filter((item) => !item.isNew).map((item) => item.source.file),
+      removed: removedFiles,
+    },
+  };
+  logger.info({ ...summary, seconds: Number(summary.seconds.toFixed(2)) }, 'knowledge base indexed');
+  return summary;
+}
+
+/** Parses and chunks a file; a failure is recorded and yields undefined. */
+async function chunkFile(
+  source: FileOnDisk,
+  chunking: ChunkingOptions | undefined,
+  failed: IndexFailure[],
+  logger: Logger,
+): Promise<readonly Chunk[] | undefined> {
+  try {
+    return chunkDocument(await parseDocument(source.file, source.content), chunking);
+  } catch (error) {
+    if (!(error instanceof DocumentParseError)) throw error;
+    logger.warn({ file: error.file, reason: error.reason }, 'knowledge base file skipped');
+    failed.push({ file: error.file, reason: error.reason });
+    return undefined;
+  }
+}
+
+async function embedChunks(
+  embedder: Embedder,
+  chunks: readonly Chunk[],
+  onSlice: (count: number) => void,
+): Promise<ChunkToStore[]> {
+  const stored: ChunkToStore[] = [];
+  for (let start = 0; start < chunks.length; start += EMBED_SLICE) {
+    const slice = chunks.slice(start, start + EMBED_SLICE);
+    const embeddings = await embedder.embedPassages(slice.map(textForEmbedding));
+    slice.forEach((chunk, index) => {
+      stored.push({ text: chunk.text, headingPath: chunk.headingPath, position: chunk.position, embedding: embeddings[index]! });
+    });
+    onSlice(slice.length);
+  }
+  return stored;
+}
+
+/** Every readable document under the folder (hidden files and folders left out), with its hash. */
+async function readKnowledgeBase(dir: string): Promise<FileOnDisk[]> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  } catch (error) {
+    throw new KnowledgeBaseDirError(dir, error);
+  }
+  const files = entries
+    .filter((entry) => entry.isFile() && formatOf(entry.name) !== undefined)
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .map((absolute) => path.relative(dir, absolute).split(path.sep).join('/'))
+    .filter((file) => !file.split('/').some((part) => part.startsWith('.') || part.startsWith('~$')))
+    .sort();
+  return Promise.all(
+    files.map(async (file) => {
+      const content = await readFile(path.join(dir, file));
+      return { file, content, hash: createHash('sha256').update(content).digest('hex') };
+    }),
+  );
+}

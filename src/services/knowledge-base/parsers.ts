@@ -1,0 +1,154 @@
+import path from 'node:path';
+import mammoth from 'mammoth';
+import { extractText, getDocumentProxy } from 'unpdf';
+
+export type DocumentFormat = 'markdown' | 'text' | 'pdf' | 'docx';
+
+/** A document's text. Markdown keeps its headings; DOCX headings are turned into Markdown ones. */
+export interface ParsedDocument {
+  /** The file's path relative to the knowledge base, with `/` separators. */
+  readonly file: string;
+  readonly format: DocumentFormat;
+  readonly text: string;
+}
+
+/** A file that could not be read as a document; the indexer reports it by name and goes on. */
+export class DocumentParseError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${reason}`, options);
+    this.name = 'DocumentParseError';
+  }
+}
+
+const FORMATS: Readonly<Record<string, DocumentFormat>> = {
+  '.md': 'markdown',
+  '.markdown': 'markdown',
+  '.txt': 'text',
+  '.pdf': 'pdf',
+  '.docx': 'docx',
+};
+
+/** The format a file name stands for, or undefined for a file the knowledge base does not read. */
+export function formatOf(fileName: string): DocumentFormat | undefined {
+  return FORMATS[path.extname(fileName).toLowerCase()];
+}
+
+/** The extensions the knowledge base reads, for messages. */
+export const SUPPORTED_EXTENSIONS: readonly string[] = Object.keys(FORMATS);
+
+/** Extracts the text of one file; throws DocumentParseError naming the file when it cannot. */
+export async function parseDocument(file: string, content: Uint8Array): Promise<ParsedDocument> {
+  const format = formatOf(file);
+  if (!format) throw new DocumentParseError(file, `формат не поддерживается (поддерживаются ${SUPPORTED_EXTENSIONS.join(', ')})`);
+  const text = await extractByFormat(file, format, content);
+  if (text.trim() === '') throw new DocumentParseError(file, emptyReason(format));
+  return { file, format, text };
+}
+
+async function extractByFormat(file: string, format: DocumentFormat, content: Uint8Array): Promise<string> {
+  switch (format) {
+    case 'markdown':
+    case 'text':
+      return decodeText(content);
+    case 'pdf':
+      return extractPdfText(file, content);
+    case 'docx':
+      return extractDocxText(file, content);
+    default: {
+      const unknownFormat: never = format;
+      throw new DocumentParseError(file, `неизвестный формат ${String(unknownFormat)}`);
+    }
+  }
+}
+
+function emptyReason(format: DocumentFormat): string {
+  return format === 'pdf'
+    ? 'в PDF нет текстового слоя (похоже на скан: нужен PDF с текстом или распознавание)'
+    : 'файл пуст';
+}
+
+/** UTF-8 (with or without BOM); a file that is not valid UTF-8 is read as Windows-1251. */
+function decodeText(content: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(content);
+  } catch {
+    // Russian text files saved by older Windows programs.
+    return new TextDecoder('windows-1251').decode(content);
+  }
+}
+
+async function extractPdfText(file: string, content: Uint8Array): Promise<string> {
+  try {
+    const pdf = await openPdf(content);
+    try {
+      const { text } = await extractText(pdf, { mergePages: false });
+      return text.map((page) => page.trim()).join('\n\n');
+    } finally {
+      await pdf.destroy();
+    }
+  } catch (error) {
+    throw new DocumentParseError(file, `не удалось прочитать PDF (${describe(error)})`, { cause: error });
+  }
+}
+
+/** The part of pdf.js's document we use: unpdf's own type does not resolve under NodeNext. */
+interface PdfDocument {
+  destroy(): Promise<void>;
+}
+
+async function openPdf(content: Uint8Array): Promise<PdfDocument> {
+  // A copy, because pdf.js takes ownership of the buffer; verbosity 0, because it prints warnings
+  // about damaged files to the console otherwise.
+  return (await getDocumentProxy(new Uint8Array(content), { verbosity: 0 })) as PdfDocument;
+}
+
+async function extractDocxText(file: string, content: Uint8Array): Promise<string> {
+  try {
+    const { value: html } = await mammoth.convertToHtml({ buffer: Buffer.from(content) });
+    return htmlToMarkdown(html);
+  } catch (error) {
+    throw new DocumentParseError(file, `не удалось прочитать DOCX (${describe(error)})`, { cause: error });
+  }
+}
+
+/**
+ * Mammoth's simple HTML to the little Markdown the chunker needs: headings, paragraphs, list items,
+ * table rows. Mammoth is the maintained DOCX reader; its own Markdown output is deprecated.
+ */
+export function htmlToMarkdown(html: string): string {
+  const text = html
+    .replace(/<h([1-6])[^>]*>([\s\S]*?)<\/h\1>/gi, (_, level: string, inner: string) => `\n\n${'#'.repeat(Number(level))} ${stripTags(inner).trim()}\n\n`)
+    .replace(/<li[^>]*>/gi, '\n- ')
+    .replace(/<\/(p|ul|ol|table)>/gi, '\n\n')
+    .replace(/<\/tr>/gi, '\n')
+    .replace(/<\/t[dh]>/gi, ' | ')
+    .replace(/<br\s*\/?>/gi, '\n');
+  return decodeEntities(stripTags(text))
+    .split('\n')
+    .map((line) => line.replace(/[ \t]+/g, ' ').replace(/\s*\|\s*$/, '').trim())
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+function stripTags(html: string): string {
+  return html.replace(/<[^>]+>/g, '');
+}
+
+function decodeEntities(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos|nbsp);/gi, (_, entity: string) => {
+    const lower = entity.toLowerCase();
+    if (lower.startsWith('#x')) return String.fromCodePoint(parseInt(lower.slice(2), 16));
+    if (lower.startsWith('#')) return String.fromCodePoint(parseInt(lower.slice(1), 10));
+    const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+    return named[lower] ?? '';
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
