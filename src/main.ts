@@ -1,20 +1,24 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunnerHandle } from '@grammyjs/runner';
-import { GrammyError, HttpError } from 'grammy';
+import { GrammyError, HttpError, type Api } from 'grammy';
 import { createBot, registerCommands } from './bot/index.js';
 import { recoverInterruptedWork } from './bot/recovery.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createConversationStore } from './db/queries/conversation-states.js';
 import { StartupError } from './errors.js';
-import { startHealthServer, type Probe } from './health.js';
+import { httpProbe, startHealthServer, type Probe } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, instrumentChatModel, instrumentJudge, type Metrics } from './metrics.js';
 import { createAccessService } from './services/access.js';
 import { createJudge } from './services/judge.js';
 import { createChatModel } from './services/llm.js';
 import { loadScenarios, ScenarioFileError } from './services/scenarios.js';
+import { createKnowledgeBase } from './services/knowledge-base/index.js';
+import { hintsFrom, knowledgeForPrompts } from './services/knowledge.js';
+import { createSheetsExport } from './services/sheets/sheets-export.js';
+import { VectorStoreUnavailableError } from './services/vector-store.js';
 import { createTeamService } from './services/team.js';
 import { TrainingService } from './services/training.js';
 
@@ -64,6 +68,21 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
   logger.info({ database: database.description }, 'database ready, migrations applied');
   probes.database = () => database.ping();
 
+  const knowledgeBase = await createKnowledgeBase(config, logger);
+  lifecycle.add({ name: 'knowledge base', stop: () => knowledgeBase.stop() });
+  probes.chroma = httpProbe(new URL('/api/v2/heartbeat', knowledgeBase.chromaUrl).href);
+  await indexAtStart(knowledgeBase, logger);
+
+  let tellAdmins: (text: string) => Promise<void> = () => Promise.resolve();
+  const sheetsExport = createSheetsExport(
+    config,
+    database.db,
+    logger,
+    (key) => scenarios.find(key)?.title ?? key,
+    (text) => tellAdmins(text),
+    { onFailure: () => metrics.countError('sheets') },
+  );
+
   const chat = instrumentChatModel(
     createChatModel({ apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl, timeoutMs: config.openai.timeoutMs }, logger),
     metrics,
@@ -76,6 +95,8 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
     judge,
     clientModel: config.openai.clientModel,
     historyTokenBudget: config.openai.historyTokenBudget,
+    knowledge: knowledgeForPrompts(knowledgeBase.retriever),
+    onEvaluationStored: () => sheetsExport?.worker.notify(),
     metrics,
     logger,
   });
@@ -93,13 +114,28 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
       scenarios,
       training,
       team: createTeamService(database.db),
-      hints: undefined,
+      hints: hintsFrom(knowledgeBase.retriever),
     },
     conversationStore: createConversationStore(database.db),
   });
   logger.info({ accessMode: config.access.mode, admins: config.access.adminUserIds.length }, 'access configured');
 
   await initTelegram(bot.init.bind(bot), config);
+  tellAdmins = (text) => notifyAdmins(bot.api, config, text, logger);
+  if (sheetsExport) {
+    sheetsExport.worker.start();
+    lifecycle.add({
+      name: 'sheets export',
+      stop: async () => {
+        await sheetsExport.worker.flush(Math.min(5_000, config.shutdownTimeoutMs));
+        await sheetsExport.worker.stop();
+      },
+    });
+    metrics.readPendingExportsWith(async () => (await sheetsExport.worker.queueState()).pending);
+    logger.info({ sheets: sheetsExport.describe() }, 'Google Sheets export on');
+  } else {
+    logger.info({ reason: config.sheets.enabled ? undefined : config.sheets.reason }, 'Google Sheets export off');
+  }
   await registerCommands(bot.api).catch((error: unknown) => logger.warn({ err: error }, 'could not register the command menu'));
   const recovered = await recoverInterruptedWork({ api: bot.api, training, defaultLocale: config.defaultLocale, logger });
   if (recovered.turnsAnswered + recovered.evaluationsShown + recovered.failed > 0) {
@@ -113,6 +149,23 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
   type GrammySignal = Parameters<typeof bot.api.getMe>[0];
   probes.telegram = async (signal) => runner.isRunning() && (await bot.api.getMe(signal as GrammySignal)).id === bot.botInfo.id;
   logger.info({ bot: bot.botInfo.username, apiRoot: config.telegramApiRoot }, 'bot is polling for updates');
+}
+
+/** Indexes the knowledge base before polling; an unreachable Chroma leaves the bot running without it. */
+async function indexAtStart(knowledgeBase: Awaited<ReturnType<typeof createKnowledgeBase>>, logger: Logger): Promise<void> {
+  try {
+    await knowledgeBase.indexer.run();
+  } catch (error) {
+    if (!(error instanceof VectorStoreUnavailableError)) throw error;
+    logger.warn({ err: error }, 'knowledge base not indexed: Chroma unreachable; role-play runs without retrieval');
+  }
+}
+
+/** A message to every admin; one failing admin does not stop the others. */
+async function notifyAdmins(api: Api, config: Config, text: string, logger: Logger): Promise<void> {
+  for (const id of config.access.adminUserIds) {
+    await api.sendMessage(id, text).catch((error: unknown) => logger.warn({ err: error, adminId: id }, 'could not tell an admin'));
+  }
 }
 
 async function initTelegram(init: () => Promise<void>, config: Config): Promise<void> {

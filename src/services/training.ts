@@ -51,6 +51,8 @@ export interface TrainingDeps {
   readonly clientModel: string;
   readonly historyTokenBudget: number;
   readonly metrics?: Pick<Metrics, 'countTurn' | 'countError'>;
+  /** Called once an evaluation is stored (the sheet export picks it up at once). */
+  readonly onEvaluationStored?: () => void;
   readonly logger: Logger;
 }
 
@@ -244,6 +246,7 @@ export class TrainingService {
       throw error;
     }
     const stored = await storeEvaluationAndFinish(this.deps.db, session.id, evaluation);
+    this.deps.onEvaluationStored?.();
     return { kind: 'finished', training, evaluation: stored };
   }
 

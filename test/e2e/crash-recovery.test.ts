@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKnowledgeInfra, type KnowledgeInfra } from '../support/knowledge-infra.js';
 import { startBotProcess, type BotProcess } from '../support/bot-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { isJudgeRequest, scriptedModel } from '../support/model-script.js';
@@ -8,6 +9,7 @@ import { TelegramFake, type FakeUser } from '../support/telegram-fake.js';
 const token = '123456789:AAFakeTokenForTestsOnly_0123456789';
 const trainee = 7101;
 let telegram: TelegramFake;
+let knowledge: KnowledgeInfra;
 let openai: OpenAiFake;
 let database: TestDatabase;
 let bot: BotProcess | undefined;
@@ -15,6 +17,7 @@ let bot: BotProcess | undefined;
 const startBot = async () =>
   (bot = await startBotProcess(telegram, {
     env: {
+      ...knowledge.env,
       OPENAI_API_KEY: openai.apiKey,
       OPENAI_BASE_URL: openai.baseUrl,
       DATABASE_URL: database.url,
@@ -23,11 +26,13 @@ const startBot = async () =>
   }));
 
 beforeAll(async () => {
+  knowledge = await startKnowledgeInfra();
   [telegram, openai, database] = await Promise.all([TelegramFake.start({ token }), OpenAiFake.start(), createTestDatabase()]);
   openai.respondWith(scriptedModel());
   await startBot();
 });
 afterAll(async () => {
+  await knowledge.dispose();
   await bot?.stop('SIGTERM');
   await Promise.all([telegram.stop(), openai.stop(), database.drop()]);
 });

@@ -3,12 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKnowledgeInfra, type KnowledgeInfra } from '../support/knowledge-infra.js';
 import { startBotProcess } from '../support/bot-process.js';
 import { OpenAiFake } from '../support/openai-fake.js';
 import { TelegramFake } from '../support/telegram-fake.js';
 
 const token = '123456789:AAFakeTokenForTestsOnly_0123456789';
 let telegram: TelegramFake;
+let knowledge: KnowledgeInfra;
 let openai: OpenAiFake;
 let dataDir: string;
 
@@ -18,17 +20,20 @@ function postgresProcessesFor(dir: string): string[] {
 }
 
 beforeAll(async () => {
+  knowledge = await startKnowledgeInfra();
   [telegram, openai] = await Promise.all([TelegramFake.start({ token }), OpenAiFake.start()]);
   dataDir = await mkdtemp(path.join(tmpdir(), 'bot-embedded-'));
 });
 afterAll(async () => {
+  await knowledge.dispose();
   await Promise.all([telegram.stop(), openai.stop()]);
   await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('without DATABASE_URL', () => {
   it('starts an embedded PostgreSQL under DATA_DIR, migrates once, and leaves no server behind on SIGTERM', async () => {
-    const env = { OPENAI_API_KEY: openai.apiKey, OPENAI_BASE_URL: openai.baseUrl, DATA_DIR: dataDir };
+    const env = { ...knowledge.env,
+      OPENAI_API_KEY: openai.apiKey, OPENAI_BASE_URL: openai.baseUrl, DATA_DIR: dataDir };
     const first = await startBotProcess(telegram, { env });
     expect(postgresProcessesFor(dataDir).length).toBeGreaterThan(0);
     expect(await first.stop('SIGTERM')).toBe(0);
@@ -41,7 +46,8 @@ describe('without DATABASE_URL', () => {
   });
 
   it('refuses clearly when a stale embedded server still holds the data directory', async () => {
-    const env = { OPENAI_API_KEY: openai.apiKey, OPENAI_BASE_URL: openai.baseUrl, DATA_DIR: dataDir };
+    const env = { ...knowledge.env,
+      OPENAI_API_KEY: openai.apiKey, OPENAI_BASE_URL: openai.baseUrl, DATA_DIR: dataDir };
     const running = await startBotProcess(telegram, { env });
     await running.stop('SIGKILL');
     const stale = postgresProcessesFor(dataDir);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKnowledgeInfra, type KnowledgeInfra } from '../support/knowledge-infra.js';
 import { startBotProcess, type BotProcess } from '../support/bot-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { scriptedModel } from '../support/model-script.js';
@@ -8,15 +9,18 @@ import { TelegramFake, type FakeUser } from '../support/telegram-fake.js';
 const token = '123456789:AAFakeTokenForTestsOnly_0123456789';
 const admin = 8001;
 let telegram: TelegramFake;
+let knowledge: KnowledgeInfra;
 let openai: OpenAiFake;
 let database: TestDatabase;
 let bot: BotProcess;
 
 beforeAll(async () => {
+  knowledge = await startKnowledgeInfra();
   [telegram, openai, database] = await Promise.all([TelegramFake.start({ token }), OpenAiFake.start(), createTestDatabase()]);
   openai.respondWith(scriptedModel());
   bot = await startBotProcess(telegram, {
     env: {
+      ...knowledge.env,
       OPENAI_API_KEY: openai.apiKey,
       OPENAI_BASE_URL: openai.baseUrl,
       DATABASE_URL: database.url,
@@ -27,6 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await knowledge.dispose();
   await bot.stop('SIGTERM');
   await Promise.all([telegram.stop(), openai.stop(), database.drop()]);
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/db/embedded-postgres.js';
+import { startKnowledgeInfra, type KnowledgeInfra } from '../support/knowledge-infra.js';
 import { startBotProcess, type BotProcess } from '../support/bot-process.js';
 import { silentLogger } from '../support/database.js';
 import { scriptedModel } from '../support/model-script.js';
@@ -15,6 +16,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const token = '123456789:AAFakeTokenForTestsOnly_0123456789';
 const trainee = 7201;
 let telegram: TelegramFake;
+let knowledge: KnowledgeInfra;
 let openai: OpenAiFake;
 let postgres: EmbeddedPostgresHandle;
 let dataDir: string;
@@ -33,6 +35,7 @@ async function startProductionBot(healthPort: number): Promise<BotProcess> {
   bot = await startBotProcess(telegram, {
     entry: 'build',
     env: {
+      ...knowledge.env,
       OPENAI_API_KEY: openai.apiKey,
       OPENAI_BASE_URL: openai.baseUrl,
       DATABASE_URL: postgres.url,
@@ -45,6 +48,7 @@ async function startProductionBot(healthPort: number): Promise<BotProcess> {
 }
 
 beforeAll(async () => {
+  knowledge = await startKnowledgeInfra();
   execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
   dataDir = await mkdtemp(path.join(tmpdir(), 'bot-lifecycle-'));
   [telegram, openai, postgres] = await Promise.all([
@@ -56,6 +60,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  await knowledge.dispose();
   await bot?.stop('SIGKILL');
   await Promise.all([telegram.stop(), openai.stop()]);
   await postgres.stop();

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startKnowledgeInfra, type KnowledgeInfra } from '../support/knowledge-infra.js';
 import { startBotProcess, type BotProcess } from '../support/bot-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { scriptedModel } from '../support/model-script.js';
@@ -7,6 +8,7 @@ import { TelegramFake } from '../support/telegram-fake.js';
 
 const token = '123456789:AAFakeTokenForTestsOnly_0123456789';
 let telegram: TelegramFake;
+let knowledge: KnowledgeInfra;
 let openai: OpenAiFake;
 let database: TestDatabase;
 let bot: BotProcess | undefined;
@@ -17,6 +19,7 @@ const stranger = 9009;
 async function startBot(extraEnv: Record<string, string> = {}): Promise<BotProcess> {
   bot = await startBotProcess(telegram, {
     env: {
+      ...knowledge.env,
       OPENAI_API_KEY: openai.apiKey,
       OPENAI_BASE_URL: openai.baseUrl,
       DATABASE_URL: database.url,
@@ -29,6 +32,7 @@ async function startBot(extraEnv: Record<string, string> = {}): Promise<BotProce
 }
 
 beforeAll(async () => {
+  knowledge = await startKnowledgeInfra();
   [telegram, openai, database] = await Promise.all([TelegramFake.start({ token }), OpenAiFake.start(), createTestDatabase()]);
   openai.respondWith(scriptedModel());
   await startBot();
@@ -39,6 +43,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
+  await knowledge.dispose();
   await bot?.stop('SIGTERM');
   await Promise.all([telegram.stop(), openai.stop(), database.drop()]);
 });
