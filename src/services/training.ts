@@ -31,7 +31,8 @@ import { getUser } from '../db/queries/users.js';
 import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { buildClientSystemPrompt } from './client-role.js';
+import { buildClientSystemPrompt, clientInstructionTexts, inCharacterDeflection } from './client-role.js';
+import { PromptLeakDetector } from './prompt-leak.js';
 import type { Judge } from './judge.js';
 import type { ChatModel } from './llm.js';
 import type { Difficulty, Scenario, ScenarioCatalog } from './scenarios.js';
@@ -91,6 +92,8 @@ const passagesForJudge = 5;
 
 /** The training domain: sessions, role-play turns and the final evaluation. Knows nothing of Telegram. */
 export class TrainingService {
+  private readonly leakDetectors = new Map<string, PromptLeakDetector>();
+
   constructor(private readonly deps: TrainingDeps) {}
 
   /** Starts a session; the client's opening line is stored as its first message. */
@@ -159,23 +162,34 @@ export class TrainingService {
     const history = await lastMessages(this.deps.db, session.id, historyWindow);
     const knowledge = await this.knowledgeFor(recentText(history, 4), passagesForClient);
     const difficulty = session.difficulty as Difficulty;
+    const leaks = this.leakDetector(scenario, difficulty);
+    let leaked = false;
     const reply = await this.deps.chat.streamChat({
       model: this.deps.clientModel,
       messages: [
         { role: 'system', content: buildClientSystemPrompt(scenario, difficulty, knowledge) },
         ...fitHistoryToBudget(history, this.deps.historyTokenBudget),
       ],
-      ...(onText ? { onText } : {}),
+      // A draft that starts repeating the instructions is not shown, and neither is anything after it.
+      onText: (textSoFar) => {
+        leaked ||= leaks.leaks(textSoFar);
+        if (!leaked) onText?.(textSoFar);
+      },
     });
+    let text = reply.text;
+    if (leaked || leaks.leaks(text)) {
+      this.deps.logger.warn({ sessionId: session.id, reply: text }, 'the client model repeated its instructions; replaced in character');
+      text = inCharacterDeflection;
+    }
     const stored = await retryTransient(
       () =>
-        appendMessage(this.deps.db, session.id, 'assistant', reply.text, {
+        appendMessage(this.deps.db, session.id, 'assistant', text, {
           ...(reply.promptTokens !== undefined ? { promptTokens: reply.promptTokens } : {}),
           ...(reply.completionTokens !== undefined ? { completionTokens: reply.completionTokens } : {}),
         }),
       { logger: this.deps.logger, what: 'store the client reply' },
     );
-    return { kind: 'answered', reply: reply.text, replyId: stored.message.id };
+    return { kind: 'answered', reply: text, replyId: stored.message.id };
   }
 
   /** Telegram accepted the reply. */
@@ -259,6 +273,16 @@ export class TrainingService {
   async history(userId: UserId, limit = 10): Promise<Array<SessionSummary & { scenarioTitle: string }>> {
     const sessions = await listUserSessions(this.deps.db, userId, limit);
     return sessions.map((s) => ({ ...s, scenarioTitle: this.deps.scenarios.find(s.scenarioKey)?.title ?? s.scenarioKey }));
+  }
+
+  private leakDetector(scenario: Scenario, difficulty: Difficulty): PromptLeakDetector {
+    const key = `${scenario.key}:${difficulty}`;
+    let detector = this.leakDetectors.get(key);
+    if (!detector) {
+      detector = new PromptLeakDetector(clientInstructionTexts(scenario, difficulty));
+      this.leakDetectors.set(key, detector);
+    }
+    return detector;
   }
 
   private async replyAfter(training: ActiveTraining, messageId: number): Promise<StoredMessage | undefined> {
