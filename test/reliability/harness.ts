@@ -1,8 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { openDatabase } from '../../src/db/client.js';
+import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.js';
 import { startBotProcess, type BotProcess } from '../support/bot-process.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, silentLogger, type TestDatabase } from '../support/database.js';
 import { startKnowledgeInfra, type KnowledgeInfra } from '../support/knowledge-infra.js';
 import { scriptedModel } from '../support/model-script.js';
 import { OpenAiFake } from '../support/openai-fake.js';
@@ -24,6 +26,8 @@ export interface World {
   allOutput(): string;
   /** Kills (or stops) the bot and starts it again with the same configuration (plus overrides). */
   restartBot(signal?: NodeJS.Signals, envOverrides?: Record<string, string>): Promise<BotProcess>;
+  /** Only with `ownDatabase`: stops PostgreSQL, waits `downMs`, starts it again on the same port. */
+  restartDatabase(downMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,6 +35,34 @@ export interface WorldOptions {
   /** Telegram ids admitted by the allowlist. */
   readonly trainees: readonly number[];
   readonly env?: Readonly<Record<string, string>>;
+  /** A PostgreSQL server of this world's own, so that a test may restart it. */
+  readonly ownDatabase?: boolean;
+}
+
+interface OwnDatabase extends TestDatabase {
+  restart(downMs: number): Promise<void>;
+}
+
+/** A PostgreSQL server for one world, restartable on the same port and data directory. */
+async function startOwnDatabase(): Promise<OwnDatabase> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'bot-reliability-pg-'));
+  let server = await startEmbeddedPostgres(dataDir, silentLogger);
+  const port = Number(new URL(server.url).port);
+  const handle = await openDatabase({ databaseUrl: server.url, dataDir }, silentLogger);
+  return {
+    ...handle,
+    url: server.url,
+    async restart(downMs) {
+      await server.stop();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      server = await startEmbeddedPostgres(dataDir, silentLogger, { port });
+    },
+    async drop() {
+      await handle.close();
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {
@@ -39,7 +71,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const [telegram, openai, database, knowledge, sheets] = await Promise.all([
     TelegramFake.start({ token: botToken }),
     OpenAiFake.start({ apiKey: openAiKey }),
-    createTestDatabase(),
+    options.ownDatabase ? startOwnDatabase() : createTestDatabase(),
     startKnowledgeInfra(),
     SheetsFake.start({ account }),
   ]);
@@ -76,6 +108,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       bot = await startBotProcess(telegram, { env });
       outputs.push(bot);
       return bot;
+    },
+    async restartDatabase(downMs) {
+      if (!('restart' in database)) throw new Error('startWorld({ ownDatabase: true }) is needed to restart PostgreSQL');
+      await (database as OwnDatabase).restart(downMs);
     },
     async close() {
       await bot.stop('SIGTERM');

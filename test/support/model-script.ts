@@ -1,6 +1,7 @@
 import type { RecordedRequest, Reply } from './openai-fake.js';
 
-function textOf(content: unknown): string {
+/** A message's content as text, whatever shape the SDK sent it in. */
+export function textOf(content: unknown): string {
   return typeof content === 'string' ? content : JSON.stringify(content ?? '');
 }
 

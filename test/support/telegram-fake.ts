@@ -875,6 +875,23 @@ export class FakeUser {
     });
   }
 
+  /**
+   * A callback query with data no button carries — what a modified client can send. It comes on the
+   * latest bot message (or none at all with `withoutMessage`), and the bot may answer it like any other.
+   */
+  sendForgedCallback(callbackData: string, options: { withoutMessage?: boolean } = {}): number {
+    const record = this.fake.chat(this.id).botMessages.at(-1);
+    return this.fake.enqueue({
+      callback_query: {
+        id: this.fake.newCallbackId(this.id),
+        from: this.info,
+        ...(record && !options.withoutMessage ? { message: this.fake.toMessage(this.id, record) } : {}),
+        chat_instance: String(8_000_000_000 + this.id),
+        data: callbackData,
+      },
+    });
+  }
+
   /** Enqueues any update (its `update_id` is assigned here), e.g. `{ my_chat_member: … }`. */
   sendUpdate(partialUpdate: Json): number {
     return this.fake.enqueue(partialUpdate);

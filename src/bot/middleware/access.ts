@@ -9,7 +9,8 @@ import type { AuthedContext, BotContext } from '../context.js';
  */
 export async function accessGate(ctx: BotContext, next: NextFunction): Promise<void> {
   const from = ctx.from;
-  if (!from || from.is_bot || ctx.chat?.type !== 'private') return;
+  // Private chats only; a callback query may come without a chat (forged, or from an inline message).
+  if (!from || from.is_bot || (ctx.chat && ctx.chat.type !== 'private')) return;
   const decision = await ctx.services.access.admit(
     {
       telegramId: asTelegramId(from.id),
