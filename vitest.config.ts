@@ -6,7 +6,7 @@ export default defineConfig({
     // The reliability suite has its own command (npm run test:reliability) and config.
     exclude: ['test/reliability/**', 'node_modules/**'],
     globalSetup: ['test/support/global-setup.ts'],
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     // Two cores: files that start servers run better two at a time than all at once.

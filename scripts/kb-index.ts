@@ -3,9 +3,8 @@
  * summary. Exits non-zero only when indexing cannot run at all (configuration, Chroma, the model);
  * files that cannot be read are listed and skipped.
  */
-import { existsSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { loadConfigOrExplain } from '../src/config.js';
 import { StartupError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
 import { createKnowledgeBase, type IndexSummary, type KnowledgeBase } from '../src/services/knowledge-base/index.js';
@@ -18,15 +17,8 @@ const NOT_NEEDED_FOR_INDEXING = {
 };
 
 async function main(): Promise<number> {
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  let config: Config;
-  try {
-    config = loadConfig({ ...NOT_NEEDED_FOR_INDEXING, ...process.env });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    return 2;
-  }
+  const config = loadConfigOrExplain(NOT_NEEDED_FOR_INDEXING);
+  if (!config) return 2;
   // Log lines would break the progress bar, and the summary lists skipped files: errors only,
   // unless LOG_LEVEL asks for more.
   const logger = createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'error' });

@@ -3,9 +3,8 @@
  * Re-exports to the managers' spreadsheet every finished, evaluated session (of the range, dates in
  * TEAM_TIME_ZONE, both ends inclusive) that is missing there, without duplicating what is there.
  */
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from '../src/config.js';
+import { loadConfigOrExplain, type Config } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { createLogger } from '../src/logger.js';
 import { loadScenarios } from '../src/services/scenarios.js';
@@ -84,17 +83,8 @@ async function main(): Promise<number> {
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
   }
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  let config: Config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
+  const config = loadConfigOrExplain();
+  if (!config) return 2;
   const sheets = config.sheets;
   if (!sheets.enabled) {
     console.error('Выгрузка в Google-таблицу выключена: задайте GOOGLE_SHEETS_ID и GOOGLE_SERVICE_ACCOUNT_FILE в .env.');

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { TelegramId } from './db/ids.js';
@@ -431,4 +432,20 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/**
+ * For commands (the bot, kb:index, sheets:resync): reads `.env` when present, then the environment
+ * (over `defaults`). On a bad configuration prints the one message listing every problem and
+ * returns undefined; the caller exits with code 2.
+ */
+export function loadConfigOrExplain(defaults: Readonly<Record<string, string>> = {}): Config | undefined {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  try {
+    return loadConfig({ ...defaults, ...process.env });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    return undefined;
+  }
 }

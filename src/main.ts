@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunnerHandle } from '@grammyjs/runner';
 import { GrammyError, HttpError, type Api } from 'grammy';
 import { createBot, registerCommands } from './bot/index.js';
 import { recoverInterruptedWork } from './bot/recovery.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadConfigOrExplain, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { createConversationStore } from './db/queries/conversation-states.js';
 import { StartupError } from './errors.js';
@@ -198,17 +197,8 @@ async function stopPolling(runner: RunnerHandle, timeoutMs: number, logger: Logg
 }
 
 async function main(): Promise<void> {
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  let config: Config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExplain();
+  if (!config) process.exit(2);
   const logger = createLogger({ level: config.logLevel, secrets: [config.botToken, config.openai.apiKey] });
   const lifecycle = new Lifecycle(logger);
   const metrics = createMetrics();

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
+import { findFreePort, runningPidFrom } from '../child-servers.js';
 import { StartupError } from '../errors.js';
 
 export interface EmbeddedPostgresHandle {
@@ -77,10 +77,8 @@ async function loadEmbeddedPostgres() {
 }
 
 async function refuseIfAlreadyRunning(databaseDir: string): Promise<void> {
-  const pidFile = path.join(databaseDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid)) {
+  const pid = await runningPidFrom(path.join(databaseDir, 'postmaster.pid'));
+  if (pid !== undefined) {
     throw new StartupError(
       `Встроенный PostgreSQL уже запущен (процесс ${pid}) с данными в ${databaseDir}. ` +
         `Скорее всего, это прошлый запуск бота: остановите его (kill -INT ${pid}) или укажите другой DATA_DIR.`,
@@ -88,14 +86,6 @@ async function refuseIfAlreadyRunning(databaseDir: string): Promise<void> {
   }
 }
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function explainStartFailure(databaseDir: string, port: number, log: string): string {
   if (/lock file .* already exists/i.test(log)) {
@@ -119,13 +109,3 @@ async function readOrCreatePassword(file: string): Promise<string> {
   return password;
 }
 
-function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

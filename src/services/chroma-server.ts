@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { findFreePort, runningPidFrom } from '../child-servers.js';
 import { StartupError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -239,9 +239,8 @@ function explainFailure(chromaDir: string, port: number, log: string): string {
 }
 
 async function refuseIfAlreadyRunning(pidFile: string, chromaDir: string): Promise<void> {
-  if (!existsSync(pidFile)) return;
-  const pid = Number((await readFile(pidFile, 'utf8')).trim());
-  if (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid)) {
+  const pid = await runningPidFrom(pidFile);
+  if (pid !== undefined) {
     throw new StartupError(
       `Встроенная Chroma уже запущена (процесс ${pid}) с данными в ${chromaDir}. ` +
         `Скорее всего, это прошлый запуск бота: остановите его (kill -INT ${pid}) или укажите другой DATA_DIR.`,
@@ -249,14 +248,6 @@ async function refuseIfAlreadyRunning(pidFile: string, chromaDir: string): Promi
   }
 }
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The CLI of the installed chromadb package (its exports hide it, so it is found from the main entry). */
 function defaultCliPath(): string {
@@ -272,16 +263,6 @@ function defaultGlibcDir(cliPath: string): string {
   return path.join(path.dirname(path.dirname(packageDir)), '.cache', 'glibc-trixie');
 }
 
-function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** The last lines a child printed, without colour codes, for error messages. */
 class RecentLines {
