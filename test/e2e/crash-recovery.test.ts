@@ -1,55 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKnowledgeInfra, type KnowledgeInfra } from '../support/knowledge-infra.js';
-import { startBotProcess, type BotProcess } from '../support/bot-process.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import type { TestDatabase } from '../support/database.js';
 import { isJudgeRequest, scriptedModel } from '../support/model-script.js';
-import { OpenAiFake } from '../support/openai-fake.js';
-import { TelegramFake, type FakeUser } from '../support/telegram-fake.js';
+import type { OpenAiFake } from '../support/openai-fake.js';
+import type { TelegramFake } from '../support/telegram-fake.js';
+import { count as countIn, startScenario, startWorld, type World } from '../support/world.js';
 
-const token = '123456789:AAFakeTokenForTestsOnly_0123456789';
 const trainee = 7101;
+let world: World;
 let telegram: TelegramFake;
-let knowledge: KnowledgeInfra;
 let openai: OpenAiFake;
 let database: TestDatabase;
-let bot: BotProcess | undefined;
-
-const startBot = async () =>
-  (bot = await startBotProcess(telegram, {
-    env: {
-      ...knowledge.env,
-      OPENAI_API_KEY: openai.apiKey,
-      OPENAI_BASE_URL: openai.baseUrl,
-      DATABASE_URL: database.url,
-      ALLOWED_USER_IDS: String(trainee),
-    },
-  }));
 
 beforeAll(async () => {
-  knowledge = await startKnowledgeInfra();
-  [telegram, openai, database] = await Promise.all([TelegramFake.start({ token }), OpenAiFake.start(), createTestDatabase()]);
-  openai.respondWith(scriptedModel());
-  await startBot();
+  world = await startWorld({ trainees: [trainee] });
+  ({ telegram, openai, database } = world);
 });
 afterAll(async () => {
-  await knowledge.dispose();
-  await bot?.stop('SIGTERM');
-  await Promise.all([telegram.stop(), openai.stop(), database.drop()]);
+  await world?.close();
 });
 
-async function count(sql: string): Promise<number> {
-  return (await database.db.execute<{ n: number }>(sql))[0]!.n;
-}
-
-async function startScenario(user: FakeUser): Promise<void> {
-  user.sendText('/scenarios');
-  await user.waitForMessage((m) => m.text.includes('Выберите сценарий'));
-  user.pressButton('sc:cold-call');
-  await user.waitForMessage((m) => m.text.includes('уровень сложности'));
-  user.pressButton('sd:cold-call:easy');
-  await user.waitForMessage((m) => m.text.includes('началась'));
-  await user.waitForNextMessage();
-}
+const count = (sql: string) => countIn(database, sql);
 
 describe('the bot killed with SIGKILL', () => {
   it('during a turn: after the restart the trainee gets the answer, and the message is stored once', async () => {
@@ -59,10 +29,8 @@ describe('the bot killed with SIGKILL', () => {
     openai.respondWith(() => ({ hang: true }));
     user.sendText('Вопрос перед сбоем');
     await telegram.waitUntil(() => (openai.requests.length > requests ? true : undefined));
-    await bot!.stop('SIGKILL');
-
     openai.respondWith(scriptedModel());
-    await startBot();
+    await world.restartBot('SIGKILL');
     await user.waitForMessage((m) => m.text === 'Клиент отвечает на: Вопрос перед сбоем');
     expect(await count(`select count(*)::int as n from messages where content = 'Вопрос перед сбоем'`)).toBe(1);
   });
@@ -73,10 +41,8 @@ describe('the bot killed with SIGKILL', () => {
     user.sendText('/finish');
     await user.waitForMessage((m) => m.text.includes('Оцениваю'));
     await telegram.waitUntil(() => (openai.requests.some((r) => isJudgeRequest(r)) ? true : undefined));
-    await bot!.stop('SIGKILL');
-
     openai.respondWith(scriptedModel());
-    await startBot();
+    await world.restartBot('SIGKILL');
     const verdict = await user.waitForMessage((m) => /\d+\/100/.test(m.text));
     expect(verdict.visibleText).toContain('Холодный звонок');
     expect(await count('select count(*)::int as n from evaluations')).toBe(1);
@@ -84,8 +50,7 @@ describe('the bot killed with SIGKILL', () => {
 
     // A third start has nothing left to do: nothing is sent twice.
     const before = user.messages().length;
-    await bot!.stop('SIGTERM');
-    await startBot();
+    await world.restartBot('SIGTERM');
     user.sendText('/history');
     await user.waitForMessage((m) => m.text.includes('последние тренировки'));
     expect(user.messages().length).toBe(before + 1);

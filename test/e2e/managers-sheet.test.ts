@@ -1,54 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBotProcess, type BotProcess } from '../support/bot-process.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startKnowledgeInfra, type KnowledgeInfra } from '../support/knowledge-infra.js';
-import { scriptedModel } from '../support/model-script.js';
-import { OpenAiFake } from '../support/openai-fake.js';
-import { SheetsFake, writeServiceAccountKey } from '../support/sheets-fake.js';
-import { TelegramFake } from '../support/telegram-fake.js';
+import type { SheetsFake } from '../support/sheets-fake.js';
+import type { TelegramFake } from '../support/telegram-fake.js';
+import { startWorld, type World } from '../support/world.js';
 
-const token = '123456789:AAFakeTokenForTestsOnly_0123456789';
 const admin = 7401;
+let world: World;
 let telegram: TelegramFake;
-let openai: OpenAiFake;
-let database: TestDatabase;
-let knowledge: KnowledgeInfra;
 let sheets: SheetsFake;
-let keyDir: string;
-let bot: BotProcess;
 
 beforeAll(async () => {
-  keyDir = await mkdtemp(path.join(tmpdir(), 'bot-sheets-key-'));
-  const account = await writeServiceAccountKey(keyDir);
-  [telegram, openai, database, knowledge, sheets] = await Promise.all([
-    TelegramFake.start({ token }),
-    OpenAiFake.start(),
-    createTestDatabase(),
-    startKnowledgeInfra(),
-    SheetsFake.start({ account }),
-  ]);
-  openai.respondWith(scriptedModel());
-  bot = await startBotProcess(telegram, {
-    env: {
-      ...knowledge.env,
-      OPENAI_API_KEY: openai.apiKey,
-      OPENAI_BASE_URL: openai.baseUrl,
-      DATABASE_URL: database.url,
-      ADMIN_USER_IDS: String(admin),
-      GOOGLE_SHEETS_ID: sheets.spreadsheetId,
-      GOOGLE_SERVICE_ACCOUNT_FILE: account.file,
-      GOOGLE_SHEETS_API_ROOT: sheets.url,
-    },
-  });
+  world = await startWorld({ trainees: [], env: { ADMIN_USER_IDS: String(admin) } });
+  ({ telegram, sheets } = world);
 });
 
 afterAll(async () => {
-  await bot.stop('SIGTERM');
-  await Promise.all([telegram.stop(), openai.stop(), database.drop(), knowledge.dispose(), sheets.close()]);
-  await rm(keyDir, { recursive: true, force: true });
+  await world?.close();
 });
 
 describe("the managers' sheet", () => {

@@ -1,39 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startKnowledgeInfra, type KnowledgeInfra } from '../support/knowledge-infra.js';
-import { startBotProcess, type BotProcess } from '../support/bot-process.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { scriptedModel } from '../support/model-script.js';
-import { OpenAiFake } from '../support/openai-fake.js';
-import { TelegramFake, type FakeUser } from '../support/telegram-fake.js';
+import type { TestDatabase } from '../support/database.js';
+import type { FakeUser, TelegramFake } from '../support/telegram-fake.js';
+import { startWorld, type World } from '../support/world.js';
 
-const token = '123456789:AAFakeTokenForTestsOnly_0123456789';
 const admin = 8001;
+let world: World;
 let telegram: TelegramFake;
-let knowledge: KnowledgeInfra;
-let openai: OpenAiFake;
 let database: TestDatabase;
-let bot: BotProcess;
 
 beforeAll(async () => {
-  knowledge = await startKnowledgeInfra();
-  [telegram, openai, database] = await Promise.all([TelegramFake.start({ token }), OpenAiFake.start(), createTestDatabase()]);
-  openai.respondWith(scriptedModel());
-  bot = await startBotProcess(telegram, {
-    env: {
-      ...knowledge.env,
-      OPENAI_API_KEY: openai.apiKey,
-      OPENAI_BASE_URL: openai.baseUrl,
-      DATABASE_URL: database.url,
-      ACCESS_MODE: 'invite',
-      ADMIN_USER_IDS: String(admin),
-    },
-  });
+  world = await startWorld({ trainees: [], env: { ACCESS_MODE: 'invite', ADMIN_USER_IDS: String(admin) } });
+  ({ telegram, database } = world);
 });
 
 afterAll(async () => {
-  await knowledge.dispose();
-  await bot.stop('SIGTERM');
-  await Promise.all([telegram.stop(), openai.stop(), database.drop()]);
+  await world?.close();
 });
 
 async function startScenario(user: FakeUser, key: string): Promise<void> {

@@ -1,41 +1,20 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startKnowledgeInfra, type KnowledgeInfra } from '../support/knowledge-infra.js';
-import { startBotProcess, type BotProcess } from '../support/bot-process.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import type { TestDatabase } from '../support/database.js';
 import { scriptedModel } from '../support/model-script.js';
-import { OpenAiFake } from '../support/openai-fake.js';
-import { TelegramFake } from '../support/telegram-fake.js';
-
-const token = '123456789:AAFakeTokenForTestsOnly_0123456789';
-let telegram: TelegramFake;
-let knowledge: KnowledgeInfra;
-let openai: OpenAiFake;
-let database: TestDatabase;
-let bot: BotProcess | undefined;
+import type { OpenAiFake } from '../support/openai-fake.js';
+import type { TelegramFake } from '../support/telegram-fake.js';
+import { startScenario, startWorld, type World } from '../support/world.js';
 
 const trainee = 7001;
 const stranger = 9009;
-
-async function startBot(extraEnv: Record<string, string> = {}): Promise<BotProcess> {
-  bot = await startBotProcess(telegram, {
-    env: {
-      ...knowledge.env,
-      OPENAI_API_KEY: openai.apiKey,
-      OPENAI_BASE_URL: openai.baseUrl,
-      DATABASE_URL: database.url,
-      ALLOWED_USER_IDS: String(trainee),
-      LLM_TIMEOUT_MS: '3000',
-      ...extraEnv,
-    },
-  });
-  return bot;
-}
+let world: World;
+let telegram: TelegramFake;
+let openai: OpenAiFake;
+let database: TestDatabase;
 
 beforeAll(async () => {
-  knowledge = await startKnowledgeInfra();
-  [telegram, openai, database] = await Promise.all([TelegramFake.start({ token }), OpenAiFake.start(), createTestDatabase()]);
-  openai.respondWith(scriptedModel());
-  await startBot();
+  world = await startWorld({ trainees: [trainee] });
+  ({ telegram, openai, database } = world);
 });
 
 afterEach(() => {
@@ -43,21 +22,8 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await knowledge.dispose();
-  await bot?.stop('SIGTERM');
-  await Promise.all([telegram.stop(), openai.stop(), database.drop()]);
+  await world?.close();
 });
-
-/** Menu → scenario → difficulty, up to the client's opening line. */
-async function startScenario(user: ReturnType<TelegramFake['user']>, key: string, level: string): Promise<void> {
-  user.sendText('/scenarios');
-  await user.waitForMessage((m) => m.reply_markup !== undefined && m.text.includes('сценарий'));
-  user.pressButton(`sc:${key}`);
-  await user.waitForMessage((m) => m.text.includes('уровень сложности'));
-  user.pressButton(`sd:${key}:${level}`);
-  await user.waitForMessage((m) => m.text.includes('началась'));
-  await user.waitForNextMessage();
-}
 
 async function countRows(table: string, where = 'true'): Promise<number> {
   const rows = await database.db.execute<{ n: number }>(`select count(*)::int as n from ${table} where ${where}`);
@@ -180,8 +146,7 @@ describe('a trainee', () => {
     user.sendText('Первая реплика');
     await user.waitForMessage((m) => m.text === 'Клиент отвечает на: Первая реплика');
 
-    await bot!.stop('SIGKILL');
-    await startBot();
+    await world.restartBot('SIGKILL');
     user.sendText('После перезапуска');
     await user.waitForMessage((m) => m.text === 'Клиент отвечает на: После перезапуска');
     const sessions = await database.db.execute<{ n: number }>(
