@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import { JudgeUnavailableError } from '../services/judge.js';
 import { ModelUnavailableError } from '../services/llm.js';
 import type { TrainingService } from '../services/training.js';
-import { formatEvaluation } from './features/finish.js';
+import { evaluationMessages } from './features/finish.js';
 import { splitMessage } from './helpers/split-message.js';
 import { createI18n, negotiateLocale } from './i18n.js';
 
@@ -34,8 +34,11 @@ export async function recoverInterruptedWork(deps: {
     const locale = negotiateLocale(languageCode, deps.defaultLocale);
     return (key: string, variables?: Record<string, string | number>) => i18n.t(locale, key, variables);
   };
-  const sendText = async (chatId: number, text: string, parseMode?: 'HTML') => {
-    for (const part of splitMessage(text)) await api.sendMessage(chatId, part, parseMode ? { parse_mode: parseMode } : {});
+  const sendText = async (chatId: number, text: string) => {
+    for (const part of splitMessage(text)) await api.sendMessage(chatId, part);
+  };
+  const sendHtml = async (chatId: number, parts: readonly string[]) => {
+    for (const part of parts) await api.sendMessage(chatId, part, { parse_mode: 'HTML' });
   };
 
   for (const item of work.unansweredTurns) {
@@ -61,7 +64,7 @@ export async function recoverInterruptedWork(deps: {
     try {
       const result = await training.finish(item.session.userId);
       if (result.kind !== 'finished') continue;
-      await sendText(item.telegramId, formatEvaluation(t, result.training, result.evaluation), 'HTML');
+      await sendHtml(item.telegramId, evaluationMessages(t, result.training, result.evaluation));
       await training.markEvaluationDelivered(item.session.id);
       evaluationsShown++;
     } catch (error) {
@@ -75,7 +78,7 @@ export async function recoverInterruptedWork(deps: {
 
   for (const item of work.undeliveredEvaluations) {
     try {
-      await sendText(item.telegramId, formatEvaluation(translate(item.languageCode), item, item.evaluation), 'HTML');
+      await sendHtml(item.telegramId, evaluationMessages(translate(item.languageCode), item, item.evaluation));
       await training.markEvaluationDelivered(item.session.id);
       evaluationsShown++;
     } catch (error) {

@@ -21,12 +21,12 @@ export interface BotProcessOptions {
 
 /** The real bot as a separate process, configured only through its environment. */
 export async function startBotProcess(telegram: TelegramFake, options: BotProcessOptions): Promise<BotProcess> {
-  const command =
-    options.entry === 'build'
-      ? [process.execPath, [path.join(root, 'dist/main.js')]]
-      : [path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'src/main.ts')]];
+  // One process either way: the tsx CLI would run the bot in a child of its own, which a SIGKILL
+  // sent to the CLI leaves running.
+  const args =
+    options.entry === 'build' ? [path.join(root, 'dist/main.js')] : ['--import', 'tsx', path.join(root, 'src/main.ts')];
   const pollsBefore = telegram.callsOf('getUpdates').length;
-  const child = spawn(command[0] as string, command[1] as string[], {
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',

@@ -4,7 +4,7 @@ import type { ActiveTraining } from '../../services/training.js';
 import type { Difficulty } from '../../services/scenarios.js';
 import type { BotContext } from '../context.js';
 import { escapeHtml } from '../helpers/html.js';
-import { splitMessage } from '../helpers/split-message.js';
+import { packLines } from '../helpers/split-message.js';
 import { isAuthed } from '../middleware/access.js';
 
 const composer = new Composer<BotContext>();
@@ -28,7 +28,7 @@ feature.command('finish', async (ctx) => {
       await ctx.reply(ctx.t('finish-nothing-said', { title: result.training.scenario.title }));
       return;
     case 'finished':
-      for (const part of splitMessage(formatEvaluation(ctx.t.bind(ctx), result.training, result.evaluation))) {
+      for (const part of evaluationMessages(ctx.t.bind(ctx), result.training, result.evaluation)) {
         await ctx.reply(part, { parse_mode: 'HTML' });
       }
       await training.markEvaluationDelivered(result.training.session.id);
@@ -42,20 +42,29 @@ feature.command('finish', async (ctx) => {
 
 type Translate = (key: string, variables?: Record<string, string | number>) => string;
 
+/** A quote or an item longer than this is shortened: an evaluation is read on a phone. */
+const itemLimit = 500;
+const shorten = (text: string) => (text.length > itemLimit ? `${text.slice(0, itemLimit).trimEnd()}…` : text);
+
+/** The evaluation as HTML messages, each under Telegram's limit and cut only between lines. */
+export function evaluationMessages(t: Translate, training: ActiveTraining, evaluation: StoredEvaluation): string[] {
+  return packLines(evaluationLines(t, training, evaluation));
+}
+
 /** The evaluation for a phone screen: the score first, then criteria, strengths, mistakes, advice. */
-export function formatEvaluation(t: Translate, training: ActiveTraining, evaluation: StoredEvaluation): string {
+function evaluationLines(t: Translate, training: ActiveTraining, evaluation: StoredEvaluation): string[] {
   const { scenario, session } = training;
   const difficulty = scenario.difficulties[session.difficulty as Difficulty]?.label ?? session.difficulty;
   const section = (title: string, items: readonly string[]) =>
-    items.length === 0 ? [] : ['', `<b>${escapeHtml(title)}</b>`, ...items.map((item) => `• ${escapeHtml(item)}`)];
+    items.length === 0 ? [] : ['', `<b>${escapeHtml(title)}</b>`, ...items.map((item) => `• ${escapeHtml(shorten(item))}`)];
   const criteria = evaluation.criteria.map((c) => {
-    const evidence = c.evidence ? `\n   <i>${escapeHtml(c.evidence)}</i>` : '';
+    const evidence = c.evidence ? `\n   <i>${escapeHtml(shorten(c.evidence))}</i>` : '';
     return `• ${escapeHtml(c.title)}: <b>${c.score}</b>/100${evidence}`;
   });
   return [
     `<b>${escapeHtml(t('evaluation-score', { score: evaluation.totalScore }))}</b>`,
     escapeHtml(t('evaluation-title', { title: scenario.title, difficulty })),
-    ...(evaluation.summary ? ['', escapeHtml(evaluation.summary)] : []),
+    ...(evaluation.summary ? ['', escapeHtml(shorten(evaluation.summary))] : []),
     '',
     `<b>${escapeHtml(t('evaluation-criteria'))}</b>`,
     ...criteria,
@@ -64,7 +73,7 @@ export function formatEvaluation(t: Translate, training: ActiveTraining, evaluat
     ...section(t('evaluation-recommendations'), evaluation.recommendations),
     '',
     escapeHtml(t('evaluation-next')),
-  ].join('\n');
+  ];
 }
 
 export const finishFeature = composer;

@@ -37,3 +37,21 @@ function lastSentenceEnd(window: string): number {
   for (const match of window.matchAll(/[.!?…]+["»”)]*\s/g)) end = match.index + match[0].length;
   return end;
 }
+
+/**
+ * Packs whole lines into messages under the limit. For formatted text (HTML): a cut between lines
+ * never leaves a tag open, which a cut inside a line could.
+ */
+export function packLines(lines: readonly string[], limit = telegramTextLimit): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (const line of lines) {
+    if (current && current.length + 1 + line.length > limit) {
+      parts.push(current);
+      current = '';
+    }
+    current = current ? `${current}\n${line}` : line;
+  }
+  if (current.trim()) parts.push(current);
+  return parts;
+}

@@ -2,6 +2,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { SessionId } from '../ids.js';
 import { evaluations, sessions, sheetExports } from '../schema.js';
+import { storable } from '../text.js';
 import type { TrainingSession } from './sessions.js';
 
 export type StoredEvaluation = typeof evaluations.$inferSelect;
@@ -33,11 +34,24 @@ export async function storeEvaluationAndFinish(
     if (finished.length === 0) throw new SessionNotActiveError(sessionId);
     const [stored] = await tx
       .insert(evaluations)
-      .values({ ...evaluation, sessionId })
+      .values({ ...withStorableText(evaluation), sessionId })
       .returning();
     await tx.insert(sheetExports).values({ sessionId }).onConflictDoNothing();
     return stored!;
   });
+}
+
+/** The judge's text as PostgreSQL can hold it (the model may echo a NUL the trainee sent). */
+function withStorableText(evaluation: NewEvaluation): NewEvaluation {
+  const list = (items: readonly string[]) => items.map(storable);
+  return {
+    ...evaluation,
+    criteria: evaluation.criteria.map((c) => ({ ...c, title: storable(c.title), evidence: storable(c.evidence), comment: storable(c.comment) })),
+    strengths: list(evaluation.strengths),
+    mistakes: list(evaluation.mistakes),
+    recommendations: list(evaluation.recommendations),
+    summary: storable(evaluation.summary ?? ''),
+  };
 }
 
 export async function getEvaluation(db: Database, sessionId: SessionId): Promise<StoredEvaluation | undefined> {

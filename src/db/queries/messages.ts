@@ -2,6 +2,7 @@ import { and, asc, count, desc, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { SessionId } from '../ids.js';
 import { messages } from '../schema.js';
+import { storable } from '../text.js';
 
 export type StoredMessage = typeof messages.$inferSelect;
 export type MessageRole = StoredMessage['role'];
@@ -35,7 +36,7 @@ export async function appendMessage(
     .values({
       sessionId,
       role,
-      content,
+      content: storable(content),
       telegramMessageId: options.telegramMessageId ?? null,
       promptTokens: options.promptTokens ?? null,
       completionTokens: options.completionTokens ?? null,

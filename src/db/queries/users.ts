@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { TelegramId, UserId } from '../ids.js';
 import { users } from '../schema.js';
+import { storableOrNull } from '../text.js';
 
 export type User = typeof users.$inferSelect;
 export type UserRole = User['role'];
@@ -18,10 +19,10 @@ export interface TelegramProfile {
 export async function getOrCreateUser(db: Database, profile: TelegramProfile, role: UserRole = 'trainee'): Promise<User> {
   const values = {
     telegramId: profile.telegramId,
-    username: profile.username ?? null,
-    firstName: profile.firstName ?? null,
-    lastName: profile.lastName ?? null,
-    languageCode: profile.languageCode ?? null,
+    username: storableOrNull(profile.username),
+    firstName: storableOrNull(profile.firstName),
+    lastName: storableOrNull(profile.lastName),
+    languageCode: storableOrNull(profile.languageCode),
   };
   const [user] = await db
     .insert(users)
