@@ -91,8 +91,16 @@ const passagesForClient = 3;
 const passagesForJudge = 5;
 
 /** The training domain: sessions, role-play turns and the final evaluation. Knows nothing of Telegram. */
+/** How many users' active sessions are remembered between their turns. */
+const activeCacheSize = 10_000;
+
 export class TrainingService {
   private readonly leakDetectors = new Map<string, PromptLeakDetector>();
+  /**
+   * Each user's active session (or null: none), written through on start, abandon and finish.
+   * Postgres stays the truth; this spares a query per turn. Sound because one process polls Telegram.
+   */
+  private readonly activeByUser = new Map<UserId, ActiveTraining | null>();
 
   constructor(private readonly deps: TrainingDeps) {}
 
@@ -103,22 +111,34 @@ export class TrainingService {
     difficulty: Difficulty,
   ): Promise<ActiveTraining & { openingLine: string; openingLineId: number }> {
     const scenario = this.deps.scenarios.get(scenarioKey);
+    this.activeByUser.delete(userId);
     const session = await startSession(this.deps.db, userId, scenario.key, difficulty);
+    this.rememberActive(userId, { session, scenario });
     const openingLine = scenario.persona.openingLine;
     const stored = await appendMessage(this.deps.db, session.id, 'assistant', openingLine);
     return { session, scenario, openingLine, openingLineId: stored.message.id };
   }
 
   async active(userId: UserId): Promise<ActiveTraining | undefined> {
+    const cached = this.activeByUser.get(userId);
+    if (cached !== undefined) return cached ?? undefined;
     const session = await getActiveSession(this.deps.db, userId);
-    if (!session) return undefined;
-    return { session, scenario: this.deps.scenarios.get(session.scenarioKey) };
+    const training = session ? { session, scenario: this.deps.scenarios.get(session.scenarioKey) } : undefined;
+    this.rememberActive(userId, training ?? null);
+    return training;
   }
 
   /** Abandons the user's active session, if any; true when one was abandoned. */
   async abandon(userId: UserId): Promise<boolean> {
+    this.activeByUser.delete(userId);
     const session = await getActiveSession(this.deps.db, userId);
     return session ? abandonSession(this.deps.db, session.id, userId) : false;
+  }
+
+  private rememberActive(userId: UserId, training: ActiveTraining | null): void {
+    this.activeByUser.delete(userId);
+    this.activeByUser.set(userId, training);
+    if (this.activeByUser.size > activeCacheSize) this.activeByUser.delete(this.activeByUser.keys().next().value!);
   }
 
   /**
@@ -259,7 +279,9 @@ export class TrainingService {
       await clearFinishRequested(this.deps.db, session.id);
       throw error;
     }
+    this.activeByUser.delete(userId);
     const stored = await storeEvaluationAndFinish(this.deps.db, session.id, evaluation);
+    this.rememberActive(userId, null);
     this.deps.onEvaluationStored?.();
     return { kind: 'finished', training, evaluation: stored };
   }
