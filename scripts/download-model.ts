@@ -83,6 +83,8 @@ function describeFailure(model: string, modelsDir: string, host: string, error: 
   ].join('\n');
 }
 
+// A copy of the one in src/services/embeddings.ts on purpose: the Dockerfile runs this script
+// before src/ is in the image (so code changes do not download the model again).
 function describeCauses(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
