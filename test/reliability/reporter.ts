@@ -64,5 +64,7 @@ export default class ReliabilityReporter implements Reporter {
       const figures = Object.entries(row.figures ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
       console.log(`  ${state.padEnd(4)} ${row.area.padEnd(9)} ${row.case} (${(ms / 1000).toFixed(1)} s)${figures ? ` — ${figures}` : ''}`);
     }
+    const passed = results.filter((r) => r.state === 'pass').length;
+    console.log(`reliability: ${passed} passed, ${results.length - passed} failed`);
   }
 }
