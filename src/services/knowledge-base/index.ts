@@ -1,7 +1,8 @@
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { startEmbeddedChroma, type EmbeddedChromaHandle, type EmbeddedChromaOptions } from '../chroma-server.js';
-import { createEmbedder, type Embedder, type EmbedderOptions } from '../embeddings.js';
+import { createEmbedderInWorker } from '../embedding-thread.js';
+import type { Embedder, EmbedderOptions } from '../embeddings.js';
 import { createRetriever, type Retriever, type RetrieverOptions } from '../retriever.js';
 import { createVectorStore, type VectorStore } from '../vector-store.js';
 import { indexKnowledgeBase, type IndexProgress, type IndexSummary } from './indexer.js';
@@ -53,7 +54,7 @@ export async function createKnowledgeBase(
 
   let embedder: Embedder;
   try {
-    embedder = await createEmbedder({ ...options.embedder, model: config.embeddingModel, modelsDir: config.modelsDir, logger: log });
+    embedder = await createEmbedderInWorker({ ...options.embedder, model: config.embeddingModel, modelsDir: config.modelsDir, logger: log });
   } catch (error) {
     await chroma?.stop();
     throw error;

@@ -1,0 +1,100 @@
+import { Worker } from 'node:worker_threads';
+import {
+  EmbeddingError,
+  EmbeddingModelLoadError,
+  type Embedder,
+  type EmbedderOptions,
+  type EmbedderStats,
+  type Embedding,
+  type ModelPrefixes,
+} from './embeddings.js';
+
+/** What the worker needs to build the embedder (a logger cannot cross threads; its level can). */
+export interface WorkerSetup {
+  readonly options: Omit<EmbedderOptions, 'logger'>;
+  readonly logLevel: string;
+}
+
+export type WorkerRequest =
+  | { readonly id: number; readonly kind: 'query' | 'passages'; readonly texts: readonly string[] }
+  | { readonly id: number; readonly kind: 'dispose' };
+
+export type WorkerReply =
+  | { readonly type: 'ready'; readonly dimension: number; readonly prefixes: ModelPrefixes }
+  | { readonly type: 'failed'; readonly message: string }
+  | { readonly type: 'result'; readonly id: number; readonly embeddings: Embedding[]; readonly stats: EmbedderStats }
+  | { readonly type: 'error'; readonly id: number; readonly message: string };
+
+/** From source (tsx) the worker needs a bootstrap that registers tsx in its thread. */
+function workerEntry(): { file: URL; workerData: Record<string, unknown> } {
+  if (import.meta.url.endsWith('.ts')) {
+    return {
+      file: new URL('./embedding-worker-bootstrap.mjs', import.meta.url),
+      workerData: { entry: new URL('./embedding-worker.ts', import.meta.url).href },
+    };
+  }
+  return { file: new URL('./embedding-worker.js', import.meta.url), workerData: {} };
+}
+
+/**
+ * The embedder in a worker thread of its own: the same model, prefixes and batching, while the
+ * main thread keeps serving every chat. Throws EmbeddingModelLoadError when the model cannot load.
+ */
+export async function createEmbedderInWorker(options: EmbedderOptions): Promise<Embedder> {
+  const { logger, ...rest } = options;
+  const entry = workerEntry();
+  const setup: WorkerSetup = { options: rest, logLevel: logger.level };
+  const worker = new Worker(entry.file, { workerData: { ...entry.workerData, setup } });
+  const pending = new Map<number, { resolve: (value: Embedding[]) => void; reject: (error: Error) => void }>();
+  let stats: EmbedderStats = { inferenceCalls: 0, queriesEmbedded: 0, passagesEmbedded: 0 };
+  let nextId = 1;
+
+  const ready = await new Promise<Extract<WorkerReply, { type: 'ready' }>>((resolve, reject) => {
+    worker.once('error', (error) => reject(new EmbeddingModelLoadError(`Поток модели эмбеддингов не запустился: ${error.message}`, error)));
+    worker.once('message', (reply: WorkerReply) => {
+      if (reply.type === 'ready') resolve(reply);
+      else reject(new EmbeddingModelLoadError(reply.type === 'failed' ? reply.message : 'unexpected reply', reply));
+    });
+  }).catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
+  });
+
+  worker.on('message', (reply: WorkerReply) => {
+    if (reply.type !== 'result' && reply.type !== 'error') return;
+    const waiting = pending.get(reply.id);
+    pending.delete(reply.id);
+    if (reply.type === 'result') {
+      stats = reply.stats;
+      waiting?.resolve(reply.embeddings);
+    } else {
+      waiting?.reject(new EmbeddingError(reply.message));
+    }
+  });
+  worker.on('error', (error) => {
+    logger.error({ err: error }, 'the embedding thread failed');
+    for (const waiting of pending.values()) waiting.reject(new EmbeddingError('the embedding thread failed', { cause: error }));
+    pending.clear();
+  });
+
+  const ask = (request: Omit<Extract<WorkerRequest, { texts: readonly string[] }>, 'id'>): Promise<Embedding[]> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...request, id } satisfies WorkerRequest);
+    });
+
+  return {
+    modelId: options.model,
+    dimension: ready.dimension,
+    prefixes: ready.prefixes,
+    embedQuery: async (text) => (await ask({ kind: 'query', texts: [text] }))[0]!,
+    embedPassages: (texts) => (texts.length === 0 ? Promise.resolve([]) : ask({ kind: 'passages', texts })),
+    stats: () => stats,
+    dispose: async () => {
+      for (const waiting of pending.values()) waiting.reject(new EmbeddingError('the embedder was disposed'));
+      pending.clear();
+      await worker.terminate();
+    },
+  };
+}
