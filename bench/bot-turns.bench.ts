@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Bot, type Transformer } from 'grammy';
 import type { Update } from 'grammy/types';
+import type { BotContext } from '../src/bot/context.js';
+import { createI18n } from '../src/bot/i18n.js';
 import { createBot } from '../src/bot/index.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
@@ -151,6 +153,7 @@ export async function runBotTurnBench(): Promise<BotTurnBenchResult[]> {
       logger,
       services: { access, scenarios, training, team: createTeamService(database.db), hints: undefined },
       conversationStore: createConversationStore(database.db),
+      i18n: createI18n<BotContext>(config.defaultLocale),
     });
     bot.botInfo = botInfo;
     bot.api.config.use(instantTelegram);

@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunnerHandle } from '@grammyjs/runner';
 import { GrammyError, HttpError, type Api } from 'grammy';
 import { createBot, registerCommands } from './bot/index.js';
+import type { BotContext } from './bot/context.js';
+import { createI18n } from './bot/i18n.js';
 import { recoverInterruptedWork } from './bot/recovery.js';
 import { loadConfigOrExplain, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -104,9 +106,11 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
     'language model configured',
   );
 
+  const i18n = createI18n<BotContext>(config.defaultLocale);
   const bot = createBot({
     config,
     logger,
+    i18n,
     metrics,
     services: {
       access: createAccessService(database.db, config.access),
@@ -135,8 +139,8 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
   } else {
     logger.info({ reason: config.sheets.enabled ? undefined : config.sheets.reason }, 'Google Sheets export off');
   }
-  await registerCommands(bot.api).catch((error: unknown) => logger.warn({ err: error }, 'could not register the command menu'));
-  const recovered = await recoverInterruptedWork({ api: bot.api, training, defaultLocale: config.defaultLocale, logger });
+  await registerCommands(bot.api, i18n).catch((error: unknown) => logger.warn({ err: error }, 'could not register the command menu'));
+  const recovered = await recoverInterruptedWork({ api: bot.api, training, defaultLocale: config.defaultLocale, i18n, logger });
   if (recovered.turnsAnswered + recovered.evaluationsShown + recovered.failed > 0) {
     logger.info(recovered, 'finished work that the last stop interrupted');
   }

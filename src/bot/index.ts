@@ -16,13 +16,14 @@ import { teamFeature } from './features/team.js';
 import { unhandledFeature } from './features/unhandled.js';
 import { errorBoundary, handleBotError } from './handlers/error.js';
 import { DraftSupport } from './helpers/stream-reply.js';
-import { createI18n } from './i18n.js';
 import { accessGate } from './middleware/access.js';
 import { logUpdates } from './middleware/logging.js';
 
 export interface CreateBotOptions extends BotDependencies {
   /** Where multi-step flows keep their state between updates and restarts. */
   readonly conversationStore: ConversationStore<never>;
+  /** The translations (createI18n), shared with the command menu and start-up recovery. */
+  readonly i18n: I18n<BotContext>;
 }
 
 /** Builds the bot: middleware in the order it runs, each feature from its own file. */
@@ -34,7 +35,7 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   });
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
 
-  const i18n = createI18n<BotContext>(config.defaultLocale);
+  const { i18n } = options;
 
   // Updates of one chat run one after another; different chats run in parallel.
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
@@ -68,7 +69,7 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
 const commands = ['scenarios', 'finish', 'hint', 'history', 'stats', 'help'] as const;
 
 /** The command menu in Russian (default) and English. */
-export async function registerCommands(api: Api, i18n: Pick<I18n, 't'> = createI18n('ru')): Promise<void> {
+export async function registerCommands(api: Api, i18n: Pick<I18n, 't'>): Promise<void> {
   for (const locale of ['ru', 'en'] as const) {
     const list = commands.map((command) => ({ command, description: i18n.t(locale, `command-${command}`) }));
     await api.setMyCommands(list, locale === 'ru' ? {} : { language_code: locale });

@@ -1,3 +1,4 @@
+import type { I18n } from '@grammyjs/i18n';
 import type { Api } from 'grammy';
 import type { Locale } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -6,7 +7,7 @@ import { ModelUnavailableError } from '../services/llm.js';
 import type { TrainingService } from '../services/training.js';
 import { evaluationMessages } from './features/finish.js';
 import { splitMessage } from './helpers/split-message.js';
-import { createI18n, negotiateLocale } from './i18n.js';
+import { negotiateLocale } from './i18n.js';
 
 export interface RecoverySummary {
   readonly turnsAnswered: number;
@@ -22,10 +23,10 @@ export async function recoverInterruptedWork(deps: {
   readonly api: Api;
   readonly training: TrainingService;
   readonly defaultLocale: Locale;
+  readonly i18n: Pick<I18n, 't'>;
   readonly logger: Logger;
 }): Promise<RecoverySummary> {
-  const { api, training, logger } = deps;
-  const i18n = createI18n(deps.defaultLocale);
+  const { api, training, logger, i18n } = deps;
   const work = await training.interruptedWork();
   let turnsAnswered = 0;
   let evaluationsShown = 0;
