@@ -172,7 +172,8 @@ describe('npm run sheets:resync', () => {
       TEAM_TIME_ZONE: TIME_ZONE,
     };
     try {
-      const today = new Date().toISOString().slice(0, 10);
+      // The period is in the team's time zone: today there, not in UTC (they differ late in the UTC evening).
+      const today = new Date().toLocaleDateString('sv-SE', { timeZone: TIME_ZONE });
       const { stdout } = await run(tsx, [script, '--from', '2020-01-01', '--to', today], { cwd, env });
       expect(stdout).toContain('Дописано: 2');
       expect(stdout).toContain('Уже были в таблице: 0');
