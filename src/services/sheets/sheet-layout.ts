@@ -1,4 +1,4 @@
-import type { sheets_v4 } from 'googleapis';
+import type { sheets_v4 } from '@googleapis/sheets';
 import type { SessionResult, TraineeSummary } from '../../db/queries/sheet-exports.js';
 import type { CellValue } from './sheets-client.js';
 

@@ -1,6 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { google, type sheets_v4 } from 'googleapis';
+import { auth as googleAuth, sheets, type sheets_v4 } from '@googleapis/sheets';
 import { z } from 'zod';
 
 /** The one OAuth scope the export needs: read and write spreadsheets shared with the account. */
@@ -131,16 +131,16 @@ export class SheetsClient {
     readonly key: ServiceAccountKey,
     private readonly options: SheetsClientOptions,
   ) {
-    // googleapis bundles its own google-auth-library (googleapis-common pins it); its JWT class is
-    // the one the Sheets client is typed and tested against, so we take it from there.
-    const auth = new google.auth.JWT({
+    // The Sheets package brings its own google-auth-library (googleapis-common pins it); its JWT class
+    // is the one the Sheets client is typed and tested against, so we take it from there.
+    const auth = new googleAuth.JWT({
       email: key.clientEmail,
       key: key.privateKey,
       keyId: key.privateKeyId,
       scopes: [SPREADSHEETS_SCOPE],
     });
     auth.useJWTAccessWithScope = true;
-    this.api = google.sheets({
+    this.api = sheets({
       version: 'v4',
       auth,
       ...(options.apiRoot ? { rootUrl: withTrailingSlash(options.apiRoot) } : {}),
