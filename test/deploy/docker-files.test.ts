@@ -301,6 +301,20 @@ describe('the Dockerfile', () => {
     expect(existsSync(path.join(root, 'scripts/download-model.ts'))).toBe(true);
   });
 
+  it('allocates with jemalloc, installed before LD_PRELOAD names it (memory is measured that way)', () => {
+    const preload = finalEnv.get('LD_PRELOAD');
+    expect(preload).toBe('/usr/local/lib/libjemalloc.so.2');
+    const install = inStage(finalStage, 'RUN').find((i) => i.args.includes('libjemalloc2'));
+    expect(install?.args).toMatch(/apt-get install -y --no-install-recommends libjemalloc2/);
+    expect(install?.args).toContain(`ln -s "$(find /usr/lib -name libjemalloc.so.2 -print -quit)" ${preload}`);
+    expect(install?.args).toContain(`test -e ${preload}`);
+    const setsPreload = dockerfile.findIndex((i) => i.keyword === 'ENV' && assignments(i).has('LD_PRELOAD'));
+    expect(dockerfile.indexOf(install!)).toBeLessThan(setsPreload);
+    // Installed as root: the runtime user takes over only after.
+    const firstUser = dockerfile.findIndex((i) => i.stage === finalStage && i.keyword === 'USER');
+    expect(dockerfile.indexOf(install!)).toBeLessThan(firstUser);
+  });
+
   it('exposes the health port, checks /healthz with node itself, and starts the compiled bot', () => {
     expect(inStage(finalStage, 'EXPOSE').map((i) => i.args)).toContain('8080');
     expect(finalEnv.get('HEALTH_PORT')).toBe('8080');

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInvariants, count, startScenario, startWorld, type World } from './harness.js';
 import { recordCase, recordFigures } from './report.js';
+import { jemallocPreload } from '../support/jemalloc.js';
 import { lastTraineeLine, scriptedModel } from '../support/model-script.js';
 import type { RecordedRequest, Reply } from '../support/openai-fake.js';
 import type { BotMessage, FakeUser, TelegramFake } from '../support/telegram-fake.js';
@@ -27,8 +28,13 @@ const WARMUP_TURNS = 3;
 const START_CONCURRENCY = TRAINEES;
 /** How long one trainee waits for one answer before the turn counts as lost. */
 const TURN_TIMEOUT_MS = 30_000;
-/** After the last answer, before RSS is read again: the last turns' timers and sockets wind down. */
-const SETTLE_MS = 5_000;
+/**
+ * After the last answer, how long the bot may take to give memory back. V8 keeps the heap it grew
+ * to until its memory reducer sees the isolate idle (about 30 s in our runs); RSS is read every
+ * second until it is back within the limit, and the time that took is reported.
+ */
+const RELEASE_WAIT_MS = 90_000;
+const RELEASE_POLL_MS = 1_000;
 
 const FIRST_ID = 710_001;
 const loadIds = Array.from({ length: TRAINEES }, (_, i) => FIRST_ID + i);
@@ -284,8 +290,10 @@ interface LoadRun {
   /** From the first line of the turns phase to the last answer reaching Telegram. */
   readonly turnsMs: number;
   readonly latencies: readonly number[];
-  /** After the warm-up; at the end of the menu starts (opens the turns' event-loop window); at the end of the turns; after the settle. */
+  /** After the warm-up; at the end of the menu starts (opens the turns' event-loop window); at the end of the turns; once memory was released. */
   readonly bot: { readonly before: BotFigures; readonly afterStarts: BotFigures; readonly atEnd: BotFigures; readonly after: BotFigures };
+  /** From the end of the turns until RSS was back within the limit (or the wait ran out), ms. */
+  readonly releasedAfterMs: number;
   /** CPU this test process (the Telegram and model stand-ins) spent during the turns, seconds. */
   readonly testCpuSeconds: number;
 }
@@ -304,7 +312,8 @@ describe('load', () => {
     world = await startWorld({
       trainees: [...warmupIds, ...loadIds],
       // info, the production default: debug would measure our own logging (and pipe megabytes into this process).
-      env: { HEALTH_PORT: String(metricsPort), LOG_LEVEL: 'info' },
+      // jemalloc, as the Docker image runs the bot: glibc's malloc keeps freed network buffers (RSS +17–25%).
+      env: { HEALTH_PORT: String(metricsPort), LOG_LEVEL: 'info', ...jemallocPreload() },
     });
     world.openai.respondWith(scriptedModel(markedClientReply));
   });
@@ -324,6 +333,17 @@ describe('load', () => {
     return failuresOf(warmup, results, 'warm-up');
   }
 
+  /** The bot's figures once its RSS is back within the limit of `beforeRss`, or when the wait runs out. */
+  async function waitForMemoryRelease(beforeRss: number): Promise<{ after: BotFigures; releasedAfterMs: number }> {
+    const startedAt = Date.now();
+    for (;;) {
+      const after = await scrapeBot(metricsPort);
+      const releasedAfterMs = Date.now() - startedAt;
+      if (after.rssBytes <= beforeRss * (1 + RSS_GROWTH_LIMIT) || releasedAfterMs >= RELEASE_WAIT_MS) return { after, releasedAfterMs };
+      await sleep(RELEASE_POLL_MS);
+    }
+  }
+
   /** The load itself: every trainee through the menu, then every dialogue at once. */
   async function runLoad(w: World): Promise<LoadRun> {
     const before = await scrapeBot(metricsPort);
@@ -339,8 +359,7 @@ describe('load', () => {
     const dialogues = await Promise.allSettled(opened.map((trainee) => playDialogue(trainee, TURNS, watcher)));
     const { user, system } = process.cpuUsage(testCpu);
     const atEnd = await scrapeBot(metricsPort);
-    await sleep(SETTLE_MS);
-    const after = await scrapeBot(metricsPort);
+    const { after, releasedAfterMs } = await waitForMemoryRelease(before.rssBytes);
 
     const { latencies, lastArrival } = replyLatencies(trainees, replyArrivals(w.telegram));
     return {
@@ -351,11 +370,12 @@ describe('load', () => {
       turnsMs: lastArrival - turnsStartedAt,
       latencies,
       bot: { before, afterStarts, atEnd, after },
+      releasedAfterMs,
       testCpuSeconds: (user + system) / 1e6,
     };
   }
 
-  it(`${TRAINEES} trainees at once, ${TURNS} turns each: every turn answered once, in order, to the right trainee`, { timeout: 300_000 }, async (context) => {
+  it(`${TRAINEES} trainees at once, ${TURNS} turns each: every turn answered once, in order, to the right trainee`, { timeout: 400_000 }, async (context) => {
     recordCase(context, {
       area: 'load',
       case: `${TRAINEES} trainees at once, ${TURNS} turns each`,
@@ -366,8 +386,9 @@ describe('load', () => {
       traineeSaw: `its own ${TURNS} answers, in order, each once`,
       checked:
         `every chat got exactly its own answers 1..${TURNS} in order, and no draft of another's; ${TRAINEES * TURNS} trainee lines and ` +
-        `${TRAINEES * TURNS + TRAINEES} client lines stored, each line once, every reply marked delivered; bot RSS ${SETTLE_MS / 1000} s ` +
-        `after the run within ${RSS_GROWTH_LIMIT * 100}% of before (after a warm-up); bot event-loop delay p99 over the turns ` +
+        `${TRAINEES * TURNS + TRAINEES} client lines stored, each line once, every reply marked delivered; bot RSS once idle after the run ` +
+        `(read every second, at most ${RELEASE_WAIT_MS / 1000} s) within ${RSS_GROWTH_LIMIT * 100}% of before (after a warm-up), the bot ` +
+        `allocating with jemalloc as in the Docker image; bot event-loop delay p99 over the turns ` +
         `(prom-client, 10 ms resolution included) < ${EVENT_LOOP_P99_LIMIT_MS} ms; no error logged`,
     });
     const w = world!;
@@ -393,16 +414,13 @@ describe('load', () => {
       'latency max ms': Math.round(percentile(run.latencies, 100)),
       'RSS before/end/after MB': `${mb(before.rssBytes)}/${mb(atEnd.rssBytes)}/${mb(after.rssBytes)}`,
       'RSS change': `${oneDecimal(rssGrowth * 100)}%`,
+      'memory released after s': oneDecimal(run.releasedAfterMs / 1000),
       'heap used/total before → after MB': `${mb(before.heapUsedBytes)}/${mb(before.heapTotalBytes)} → ${mb(after.heapUsedBytes)}/${mb(after.heapTotalBytes)}`,
       'event-loop p99 ms (turns; menu starts)': `${oneDecimal(atEnd.eventLoopP99Ms)}; ${oneDecimal(afterStarts.eventLoopP99Ms)}`,
       'bot CPU ms/turn': oneDecimal(((atEnd.cpuSeconds - afterStarts.cpuSeconds) * 1000) / Math.max(answered, 1)),
       'stand-ins CPU % of a core': Math.round((run.testCpuSeconds * 1000 * 100) / run.turnsMs),
       'stored user/assistant': `${userLines}/${clientLines}`,
       'warnings logged': warnings.length,
-      // The issue's performance targets, reported rather than asserted: both are missed today (see
-      // issue 7's note — embedding runs on the main thread; V8 keeps the promoted heap until a GC).
-      'target RSS ≤ +20%': rssGrowth <= RSS_GROWTH_LIMIT ? 'met' : 'NOT met',
-      'target event-loop p99 < 50 ms': atEnd.eventLoopP99Ms < EVENT_LOOP_P99_LIMIT_MS ? 'met' : 'NOT met',
     });
 
     expect(run.startFailures.slice(0, 10)).toEqual([]);
@@ -416,7 +434,7 @@ describe('load', () => {
     const sent = run.trainees.flatMap((trainee) => trainee.sentAt.map((_, i) => traineeLine(trainee.id, i + 1)));
     expect(await checkInvariants(w, sent)).toEqual([]);
     expect(warnings.filter((line) => /"level":(5|6)\d\b/.test(line)).slice(0, 5)).toEqual([]);
-    // A leak would show as growth far past V8's deferred collection: fail on that, report the target.
-    expect(rssGrowth, 'bot RSS growth after the run').toBeLessThan(3);
+    expect(rssGrowth, 'bot RSS growth once idle after the run').toBeLessThanOrEqual(RSS_GROWTH_LIMIT);
+    expect(atEnd.eventLoopP99Ms, 'bot event-loop delay p99 over the turns, ms').toBeLessThan(EVENT_LOOP_P99_LIMIT_MS);
   });
 });
