@@ -30,10 +30,10 @@ const START_CONCURRENCY = TRAINEES;
 const TURN_TIMEOUT_MS = 30_000;
 /**
  * After the last answer, how long the bot may take to give memory back. V8 keeps the heap it grew
- * to until its memory reducer sees the isolate idle (about 30 s in our runs); RSS is read every
+ * to until its memory reducer sees the isolate idle (30–60 s in our runs); RSS is read every
  * second until it is back within the limit, and the time that took is reported.
  */
-const RELEASE_WAIT_MS = 90_000;
+const RELEASE_WAIT_MS = 120_000;
 const RELEASE_POLL_MS = 1_000;
 
 const FIRST_ID = 710_001;
