@@ -32,9 +32,11 @@ ENV NODE_ENV=production \
 WORKDIR /app
 
 COPY package.json package-lock.json ./
-# onnxruntime-node ships binaries for every OS; only Linux's are ever loaded here.
+# onnxruntime-node ships binaries for every OS; only Linux's are ever loaded here. onnxruntime-web
+# (136 MB) is a browser runtime: transformers.js' Node build bundles what it needs and loads onnxruntime-node.
 RUN npm ci --omit=dev --no-audit --no-fund \
-    && rm -rf node_modules/onnxruntime-node/bin/napi-v3/darwin node_modules/onnxruntime-node/bin/napi-v3/win32 \
+    && rm -rf node_modules/onnxruntime-node/bin/napi-v*/darwin node_modules/onnxruntime-node/bin/napi-v*/win32 \
+        node_modules/onnxruntime-web/dist \
     && npm cache clean --force \
     && mkdir -p /app/data /app/models /app/logs /app/secrets \
     && chown node:node /app/data /app/models /app/logs

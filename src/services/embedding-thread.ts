@@ -25,6 +25,20 @@ export type WorkerReply =
   | { readonly type: 'result'; readonly id: number; readonly embeddings: Embedding[]; readonly stats: EmbedderStats }
   | { readonly type: 'error'; readonly id: number; readonly message: string };
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+const RELEASE_TIMEOUT_MS = 5_000;
+
+/** Lets the thread free the model's session itself before it is stopped; a stuck thread is stopped anyway. */
+async function releaseModel(released: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, RELEASE_TIMEOUT_MS);
+  });
+  await Promise.race([released.catch(() => undefined), timeout]);
+  clearTimeout(timer);
+}
+
 /** From source (tsx) the worker needs a bootstrap that registers tsx in its thread. */
 function workerEntry(): { file: URL; workerData: Record<string, unknown> } {
   if (import.meta.url.endsWith('.ts')) {
@@ -71,13 +85,17 @@ export async function createEmbedderInWorker(options: EmbedderOptions): Promise<
       waiting?.reject(new EmbeddingError(reply.message));
     }
   });
+  let running = true;
+  worker.once('exit', () => {
+    running = false;
+  });
   worker.on('error', (error) => {
     logger.error({ err: error }, 'the embedding thread failed');
     for (const waiting of pending.values()) waiting.reject(new EmbeddingError('the embedding thread failed', { cause: error }));
     pending.clear();
   });
 
-  const ask = (request: Omit<Extract<WorkerRequest, { texts: readonly string[] }>, 'id'>): Promise<Embedding[]> =>
+  const ask = (request: DistributiveOmit<WorkerRequest, 'id'>): Promise<Embedding[]> =>
     new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
@@ -94,6 +112,7 @@ export async function createEmbedderInWorker(options: EmbedderOptions): Promise<
     dispose: async () => {
       for (const waiting of pending.values()) waiting.reject(new EmbeddingError('the embedder was disposed'));
       pending.clear();
+      if (running) await releaseModel(ask({ kind: 'dispose' }));
       await worker.terminate();
     },
   };

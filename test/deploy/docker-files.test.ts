@@ -3,7 +3,7 @@
  * structure operators rely on, and run the health-check commands themselves against loopback servers.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -18,6 +18,15 @@ import { createMetrics } from '../../src/metrics.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
+
+/** The paths (relative to the repository) a shell pattern with `*` inside segments names. */
+function expandGlob(pattern: string): string[] {
+  return pattern.split('/').reduce<string[]>((paths, segment) => {
+    if (!segment.includes('*')) return paths.map((p) => (p ? `${p}/${segment}` : segment)).filter((p) => existsSync(path.join(root, p)));
+    const matcher = new RegExp(`^${segment.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    return paths.flatMap((p) => readdirSync(path.join(root, p)).filter((name) => matcher.test(name)).map((name) => (p ? `${p}/${name}` : name)));
+  }, ['']);
+}
 
 // ---- the Dockerfile, as Docker reads it -------------------------------------------------------
 
@@ -233,6 +242,28 @@ describe('the Dockerfile', () => {
       if (!inStage(stage, 'RUN').some((i) => /\bnpm ci\b/.test(i.args))) continue;
       const env = new Map(inStage(stage, 'ENV').flatMap((i) => [...assignments(i)]));
       expect(env.get('ONNXRUNTIME_NODE_INSTALL_CUDA'), `stage ${from.args}`).toBe('skip');
+    }
+  });
+
+  it('prunes only what exists and what the bot never loads from node_modules', () => {
+    const pruned = inStage(finalStage, 'RUN')
+      .flatMap((run) => [...run.args.matchAll(/\brm -rf ([^&]+)/g)].flatMap((m) => m[1]!.trim().split(/\s+/)))
+      .filter((target) => target.startsWith('node_modules/'));
+    expect(pruned.length).toBeGreaterThan(0);
+    const removed = pruned.flatMap((pattern) => {
+      const matches = expandGlob(pattern);
+      expect(matches, `${pattern} matches nothing`).not.toEqual([]);
+      return matches;
+    });
+    // What stays: the Linux binary of onnxruntime-node, and a Node build of transformers.js that needs nothing pruned.
+    const linux = expandGlob('node_modules/onnxruntime-node/bin/napi-v*/linux/x64/onnxruntime_binding.node');
+    expect(linux.length).toBeGreaterThan(0);
+    expect(linux.filter((file) => removed.some((gone) => file.startsWith(`${gone}/`)))).toEqual([]);
+    const transformers = read('node_modules/@huggingface/transformers/dist/transformers.node.mjs');
+    const loaded = [...transformers.matchAll(/(?:from |require\w*\(|import\()\s*["']([^"'.][^"']*)["']/g)].map((m) => m[1]!);
+    for (const pattern of pruned) {
+      const name = pattern.replace(/^node_modules\//, '').split('/')[0]!;
+      if (pattern === `node_modules/${name}` || pattern === `node_modules/${name}/dist`) expect(loaded).not.toContain(name);
     }
   });
 

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbedderInWorker } from '../../src/services/embedding-thread.js';
 import { EmbeddingModelLoadError, type Embedder } from '../../src/services/embeddings.js';
@@ -44,5 +47,14 @@ describe('the embedder in its own thread', () => {
     await expect(
       createEmbedderInWorker({ model: '/nonexistent/model', modelsDir: '/nonexistent', logger: silentLogger }),
     ).rejects.toBeInstanceOf(EmbeddingModelLoadError);
+  });
+
+  it('can be started and stopped again and again in one process without corrupting memory', async () => {
+    // onnxruntime-node 1.21 aborted the process ("free(): invalid pointer") within two or three such cycles.
+    const script = fileURLToPath(new URL('../support/embedding-thread-cycles.ts', import.meta.url));
+    const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, model.path, '6'], { timeout: 50_000 }).catch(
+      (error: { code?: number; signal?: string; stderr?: string }) => error,
+    );
+    expect(run, JSON.stringify(run).slice(0, 500)).toMatchObject({ stdout: '6 cycles\n' });
   });
 });
