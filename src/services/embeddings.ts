@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { env, pipeline, type FeatureExtractionPipeline, type Tensor } from '@huggingface/transformers';
+import type { FeatureExtractionPipeline, Tensor } from '@huggingface/transformers';
 import { StartupError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -148,9 +148,14 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   return embedder;
 }
 
+/**
+ * transformers.js (and onnxruntime with it) is imported here, when a model is loaded, so that only the
+ * embedding thread carries it: the main thread needs this module's errors and helpers, not the runtime.
+ */
 async function loadPipeline(source: ModelSource, options: EmbedderOptions): Promise<FeatureExtractionPipeline> {
   const { logger } = options;
-  configureTransformers(source, options.remoteHost);
+  const { env, pipeline } = await import('@huggingface/transformers');
+  configureTransformers(env, source, options.remoteHost);
   if (source.kind === 'local' && !existsSync(source.path)) {
     throw new EmbeddingModelLoadError(
       `Папка модели эмбеддингов не найдена: ${source.path}. Укажите в EMBEDDING_MODEL абсолютный путь к папке ` +
@@ -173,8 +178,10 @@ async function loadPipeline(source: ModelSource, options: EmbedderOptions): Prom
   }
 }
 
+type TransformersEnv = (typeof import('@huggingface/transformers'))['env'];
+
 /** The settings of the real model's path: offline for a folder, a cache under MODELS_DIR for a hub id. */
-function configureTransformers(source: ModelSource, remoteHost: string | undefined): void {
+function configureTransformers(env: TransformersEnv, source: ModelSource, remoteHost: string | undefined): void {
   env.allowLocalModels = true;
   if (source.kind === 'local') {
     env.allowRemoteModels = false;
