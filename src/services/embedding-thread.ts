@@ -8,6 +8,7 @@ import {
   type Embedding,
   type ModelPrefixes,
 } from './embeddings.js';
+import { withTimeout } from '../timeout.js';
 
 /** What the worker needs to build the embedder (a logger cannot cross threads; its level can). */
 export interface WorkerSetup {
@@ -27,17 +28,8 @@ export type WorkerReply =
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** How long the thread may take to free the model's session before it is stopped anyway. */
 const RELEASE_TIMEOUT_MS = 5_000;
-
-/** Lets the thread free the model's session itself before it is stopped; a stuck thread is stopped anyway. */
-async function releaseModel(released: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, RELEASE_TIMEOUT_MS);
-  });
-  await Promise.race([released.catch(() => undefined), timeout]);
-  clearTimeout(timer);
-}
 
 /** From source (tsx) the worker needs a bootstrap that registers tsx in its thread. */
 function workerEntry(): { file: URL; workerData: Record<string, unknown> } {
@@ -85,18 +77,24 @@ export async function createEmbedderInWorker(options: EmbedderOptions): Promise<
       waiting?.reject(new EmbeddingError(reply.message));
     }
   });
-  let running = true;
-  worker.once('exit', () => {
-    running = false;
-  });
+  /** Set once the thread has ended: nothing sent to it would ever be answered. */
+  let ended: EmbeddingError | undefined;
+  const rejectPending = (error: EmbeddingError) => {
+    for (const waiting of pending.values()) waiting.reject(error);
+    pending.clear();
+  };
   worker.on('error', (error) => {
     logger.error({ err: error }, 'the embedding thread failed');
-    for (const waiting of pending.values()) waiting.reject(new EmbeddingError('the embedding thread failed', { cause: error }));
-    pending.clear();
+    rejectPending(new EmbeddingError('the embedding thread failed', { cause: error }));
+  });
+  worker.once('exit', () => {
+    ended = new EmbeddingError('the embedding thread has ended');
+    rejectPending(ended);
   });
 
   const ask = (request: DistributiveOmit<WorkerRequest, 'id'>): Promise<Embedding[]> =>
     new Promise((resolve, reject) => {
+      if (ended) return reject(ended);
       const id = nextId++;
       pending.set(id, { resolve, reject });
       worker.postMessage({ ...request, id } satisfies WorkerRequest);
@@ -110,9 +108,9 @@ export async function createEmbedderInWorker(options: EmbedderOptions): Promise<
     embedPassages: (texts) => (texts.length === 0 ? Promise.resolve([]) : ask({ kind: 'passages', texts })),
     stats: () => stats,
     dispose: async () => {
-      for (const waiting of pending.values()) waiting.reject(new EmbeddingError('the embedder was disposed'));
-      pending.clear();
-      if (running) await releaseModel(ask({ kind: 'dispose' }));
+      rejectPending(new EmbeddingError('the embedder was disposed'));
+      // The thread frees the model's session itself first; a stuck or ended thread is stopped anyway.
+      await withTimeout(ask({ kind: 'dispose' }), RELEASE_TIMEOUT_MS).catch(() => undefined);
       await worker.terminate();
     },
   };

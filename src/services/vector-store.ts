@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ChromaClient, ChromaConnectionError, type Collection, type Metadata } from 'chromadb';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
+import { TimeoutError, withTimeout } from '../timeout.js';
 import type { Embedding } from './embeddings.js';
 
 /** One chunk of a document, ready to be stored: its text, where it came from, and its vector. */
@@ -227,25 +228,6 @@ class ChromaVectorStore implements VectorStore {
     }
     const message = error instanceof Error ? error.message : String(error);
     return new VectorStoreError(`Chroma failed to ${what}: ${message}`, { cause: error });
-  }
-}
-
-class TimeoutError extends Error {
-  constructor(ms: number) {
-    super(`no answer in ${ms} ms`);
-    this.name = 'TimeoutError';
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(ms)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

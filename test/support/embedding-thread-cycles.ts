@@ -4,9 +4,7 @@
  * (onnxruntime-node 1.21 did) makes this process abort instead. Usage: <model folder> <cycles>.
  */
 import { createEmbedderInWorker } from '../../src/services/embedding-thread.js';
-import { createLogger } from '../../src/logger.js';
-
-const silentLogger = createLogger({ level: 'silent', pretty: false });
+import { silentLogger } from './database.js';
 
 const [modelPath, cycles = '10'] = process.argv.slice(2);
 for (let cycle = 0; cycle < Number(cycles); cycle++) {
