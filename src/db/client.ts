@@ -49,6 +49,10 @@ export async function connect(url: string, logger: Logger): Promise<Omit<Databas
   const sql = postgres(url, {
     max: 10,
     connect_timeout: 10,
+    // postgres.js waits up to 20 s before reconnecting after failed connects (the count is shared by
+    // the pool), and queries queued on such a connection wait with it: a 2-second restart left turns
+    // unanswered for 10–17 s. Our callers retry an outage themselves; reconnect within a second.
+    backoff: reconnectDelaySeconds,
     onnotice: (notice) => logger.debug({ notice: notice.message }, 'postgres notice'),
   });
   try {
@@ -69,6 +73,11 @@ export async function connect(url: string, logger: Logger): Promise<Omit<Databas
     },
     close: () => sql.end({ timeout: 5 }),
   };
+}
+
+/** 50 ms, 100 ms, 200 ms … at most 1 s after the `failures`-th failed connect, with jitter. */
+export function reconnectDelaySeconds(failures: number): number {
+  return Math.min(0.05 * 2 ** failures, 1) * (0.5 + Math.random() / 2);
 }
 
 async function applyMigrations(db: Database, url: string, logger: Logger): Promise<void> {
