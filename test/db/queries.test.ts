@@ -112,7 +112,7 @@ describe('messages', () => {
 });
 
 describe('evaluations', () => {
-  it('stores the evaluation, finishes the session and enqueues the export in one transaction', async () => {
+  it('stores the evaluation, finishes the session and enqueues the export in one statement', async () => {
     const user = await getOrCreateUser(database.db, { telegramId: asTelegramId(1005) });
     const session = await startSession(database.db, user.id, 'cold-call', 'hard');
     await appendMessage(database.db, session.id, 'user', 'Добрый день', { telegramMessageId: 1 });
@@ -122,10 +122,21 @@ describe('evaluations', () => {
     const exports = await database.db.select().from(sheetExports);
     expect(exports.map((e) => e.sessionId)).toContain(session.id);
 
-    await expect(storeEvaluationAndFinish(database.db, session.id, evaluation)).rejects.toBeInstanceOf(
-      SessionNotActiveError,
-    );
-    expect((await getEvaluation(database.db, session.id))?.totalScore).toBe(72);
+    expect(stored.criteria).toEqual(evaluation.criteria);
+    expect(stored.strengths).toEqual(evaluation.strengths);
+
+    // Run again (the reply to the first run was lost): the stored evaluation, not a second one.
+    const again = await storeEvaluationAndFinish(database.db, session.id, { ...evaluation, totalScore: 10 });
+    expect(again).toEqual(stored);
+    expect(await database.db.select().from(sheetExports)).toHaveLength(exports.length);
+  });
+
+  it('refuses a session that was abandoned', async () => {
+    const user = await getOrCreateUser(database.db, { telegramId: asTelegramId(1008) });
+    const session = await startSession(database.db, user.id, 'cold-call', 'easy');
+    await abandonSession(database.db, session.id, user.id);
+    await expect(storeEvaluationAndFinish(database.db, session.id, evaluation)).rejects.toBeInstanceOf(SessionNotActiveError);
+    expect(await getEvaluation(database.db, session.id)).toBeUndefined();
   });
 
   it('leaves the session active when the evaluation cannot be stored', async () => {

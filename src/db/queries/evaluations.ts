@@ -1,12 +1,12 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { eq, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { SessionId } from '../ids.js';
-import { evaluations, sessions, sheetExports } from '../schema.js';
+import { evaluations, sessions } from '../schema.js';
 import { storable } from '../text.js';
 import type { TrainingSession } from './sessions.js';
 
 export type StoredEvaluation = typeof evaluations.$inferSelect;
-export type NewEvaluation = Omit<typeof evaluations.$inferInsert, 'id' | 'sessionId' | 'createdAt'>;
+export type NewEvaluation = Omit<typeof evaluations.$inferInsert, 'id' | 'sessionId' | 'createdAt' | 'deliveredAt'>;
 
 /** The session was finished or abandoned before this evaluation could be stored. */
 export class SessionNotActiveError extends Error {
@@ -17,28 +17,37 @@ export class SessionNotActiveError extends Error {
 }
 
 /**
- * Stores the evaluation, finishes the session and enqueues the managers' sheet export,
- * all in one transaction: either the session is finished with its score, or nothing changed.
+ * Stores the evaluation, finishes the session and enqueues the managers' sheet export in one
+ * statement: either the session is finished with its score, or nothing changed.
+ *
+ * One statement rather than a transaction: postgres.js 3.4.9 crashes the process when a connection
+ * drops inside `begin()` (its own ROLLBACK is written to the closed socket; porsager/postgres#1208),
+ * and a PostgreSQL restart during /finish must not take the bot down. Safe to run again after a lost
+ * reply: a session already finished with an evaluation gives that evaluation back.
  */
 export async function storeEvaluationAndFinish(
   db: Database,
   sessionId: SessionId,
   evaluation: NewEvaluation,
 ): Promise<StoredEvaluation> {
-  return db.transaction(async (tx) => {
-    const finished = await tx
-      .update(sessions)
-      .set({ status: 'finished', finishedAt: new Date() })
-      .where(and(eq(sessions.id, sessionId), eq(sessions.status, 'active')))
-      .returning({ id: sessions.id });
-    if (finished.length === 0) throw new SessionNotActiveError(sessionId);
-    const [stored] = await tx
-      .insert(evaluations)
-      .values({ ...withStorableText(evaluation), sessionId })
-      .returning();
-    await tx.insert(sheetExports).values({ sessionId }).onConflictDoNothing();
-    return stored!;
-  });
+  const e = withStorableText(evaluation);
+  const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
+  await db.execute(sql`
+    with finished as (
+      update sessions set status = 'finished', finished_at = now()
+      where id = ${sessionId} and status = 'active'
+      returning id
+    ), stored as (
+      insert into evaluations (session_id, total_score, criteria, strengths, mistakes, recommendations, summary, model)
+      select id, ${e.totalScore}::int, ${json(e.criteria)}, ${json(e.strengths)}, ${json(e.mistakes)},
+        ${json(e.recommendations)}, ${e.summary ?? ''}::text, ${e.model}::text
+      from finished
+      returning session_id
+    )
+    insert into sheet_exports (session_id) select session_id from stored on conflict do nothing`);
+  const stored = await getEvaluation(db, sessionId);
+  if (stored) return stored;
+  throw new SessionNotActiveError(sessionId);
 }
 
 /** The judge's text as PostgreSQL can hold it (the model may echo a NUL the trainee sent). */

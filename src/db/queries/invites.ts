@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, eq, gt, lt, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { UserId } from '../ids.js';
 import { inviteRedemptions, invites } from '../schema.js';
@@ -26,27 +26,26 @@ export type RedeemResult =
  * cannot both get in. A person redeeming the same code again does not spend another use.
  */
 export async function redeemInvite(db: Database, code: string, userId: UserId, now = new Date()): Promise<RedeemResult> {
-  return db.transaction(async (tx) => {
-    const [already] = await tx
-      .select({ role: invites.role })
-      .from(inviteRedemptions)
-      .innerJoin(invites, eq(invites.code, inviteRedemptions.code))
-      .where(and(eq(inviteRedemptions.code, code), eq(inviteRedemptions.userId, userId)));
-    if (already) return { ok: true, role: already.role };
-
-    const [spent] = await tx
-      .update(invites)
-      .set({ uses: sql`${invites.uses} + 1` })
-      .where(and(eq(invites.code, code), gt(invites.expiresAt, now), lt(invites.uses, invites.maxUses)))
-      .returning({ role: invites.role });
-    if (spent) {
-      await tx.insert(inviteRedemptions).values({ code, userId });
-      return { ok: true, role: spent.role };
-    }
-    const [invite] = await tx.select().from(invites).where(eq(invites.code, code));
-    if (!invite) return { ok: false, reason: 'unknown' };
-    return { ok: false, reason: invite.expiresAt <= now ? 'expired' : 'used-up' };
-  });
+  // One statement, not a transaction: see storeEvaluationAndFinish. The row lock the update takes
+  // makes a second person racing for the last use re-check `uses < max_uses` and lose.
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const [row] = await db.execute<{ already: UserRole | null; spent: UserRole | null; expired: boolean | null }>(sql`
+    with already as (
+      select i.role from invite_redemptions r join invites i on i.code = r.code
+      where r.code = ${code} and r.user_id = ${userId}
+    ), spent as (
+      update invites set uses = uses + 1
+      where code = ${code} and expires_at > ${at} and uses < max_uses and not exists (select 1 from already)
+      returning role
+    ), redeemed as (
+      insert into invite_redemptions (code, user_id) select ${code}, ${userId}::int from spent
+    )
+    select (select role from already) as already, (select role from spent) as spent,
+      (select expires_at <= ${at} from invites where code = ${code}) as expired`);
+  const role = row?.already ?? row?.spent;
+  if (role) return { ok: true, role };
+  if (row?.expired == null) return { ok: false, reason: 'unknown' };
+  return { ok: false, reason: row.expired ? 'expired' : 'used-up' };
 }
 
 /** Whether this user was ever admitted by an invite. */

@@ -96,17 +96,16 @@ export interface ExportFailure {
 export async function recordExportFailures(db: Database, failures: readonly ExportFailure[], error: string): Promise<void> {
   if (failures.length === 0) return;
   const lastError = error.slice(0, 2_000);
-  await db.transaction(async (tx) => {
-    for (const failure of failures) {
-      await tx
-        .update(sheetExports)
-        .set({
-          nextAttemptAt: sql`now() + ${Math.max(0, Math.round(failure.retryInMs))}::double precision * interval '1 millisecond'`,
-          lastError,
-        })
-        .where(and(eq(sheetExports.sessionId, failure.sessionId), eq(sheetExports.status, 'pending')));
-    }
-  });
+  // One statement, not a transaction: see storeEvaluationAndFinish.
+  const backoffs = sql.join(
+    failures.map((f) => sql`(${f.sessionId}::int, ${Math.max(0, Math.round(f.retryInMs))}::float8)`),
+    sql`, `,
+  );
+  await db.execute(sql`
+    update sheet_exports as e
+    set next_attempt_at = now() + b.retry_ms * interval '1 millisecond', last_error = ${lastError}::text
+    from (values ${backoffs}) as b(session_id, retry_ms)
+    where e.session_id = b.session_id and e.status = 'pending'`);
 }
 
 /**
