@@ -147,12 +147,12 @@ export async function runBotTurnBench(): Promise<BotTurnBenchResult[]> {
       historyTokenBudget: 6000,
       logger,
     });
-    const access = createAccessService(database.db, config.access);
+    const access = createAccessService(database.db, config.access, logger);
     const bot = createBot({
       config,
       logger,
       services: { access, scenarios, training, team: createTeamService(database.db), hints: undefined },
-      conversationStore: createConversationStore(database.db),
+      conversationStore: createConversationStore(database.db, logger),
       i18n: createI18n<BotContext>(config.defaultLocale),
     });
     bot.botInfo = botInfo;

@@ -113,13 +113,13 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
     i18n,
     metrics,
     services: {
-      access: createAccessService(database.db, config.access),
+      access: createAccessService(database.db, config.access, logger),
       scenarios,
       training,
       team: createTeamService(database.db),
       hints: hintsFrom(knowledgeBase.retriever),
     },
-    conversationStore: createConversationStore(database.db),
+    conversationStore: createConversationStore(database.db, logger),
   });
   logger.info({ accessMode: config.access.mode, admins: config.access.adminUserIds.length }, 'access configured');
 

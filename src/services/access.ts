@@ -10,6 +10,8 @@ import {
   type User,
   type UserRole,
 } from '../db/queries/users.js';
+import { retryTransient } from '../db/retry.js';
+import type { Logger } from '../logger.js';
 
 export type AccessDecision =
   | { readonly admitted: true; readonly user: User; readonly joinedByInvite?: boolean }
@@ -24,7 +26,7 @@ export interface AccessService {
 /** How long an admitted user is trusted without asking the database again. */
 const admittedCacheMs = 5 * 60_000;
 
-export function createAccessService(db: Database, access: Config['access']): AccessService {
+export function createAccessService(db: Database, access: Config['access'], logger: Logger): AccessService {
   const admins = new Set<TelegramId>(access.adminUserIds);
   const allowed = new Set<TelegramId>([...access.allowedUserIds, ...access.adminUserIds]);
   // Every update passes the gate; a known user with an unchanged profile needs no database round trip.
@@ -86,7 +88,9 @@ export function createAccessService(db: Database, access: Config['access']): Acc
       if (cached && cached.until > Date.now() && cached.profileKey === profileKeyOf(profile) && !inviteCode) {
         return { admitted: true, user: cached.user };
       }
-      const decision = await decide(profile, inviteCode);
+      // Every step of the decision is idempotent (an invite is spent once per person), so a short
+      // PostgreSQL outage is waited out rather than turning the trainee away.
+      const decision = await retryTransient(() => decide(profile, inviteCode), { logger, what: 'admit the user' });
       if (decision.admitted) {
         admitted.set(profile.telegramId, { user: decision.user, profileKey: profileKeyOf(profile), until: Date.now() + admittedCacheMs });
       } else {

@@ -112,17 +112,17 @@ export class TrainingService {
   ): Promise<ActiveTraining & { openingLine: string; openingLineId: number }> {
     const scenario = this.deps.scenarios.get(scenarioKey);
     this.activeByUser.delete(userId);
-    const session = await startSession(this.deps.db, userId, scenario.key, difficulty);
+    const session = await this.query('start a session', (db) => startSession(db, userId, scenario.key, difficulty));
     this.rememberActive(userId, { session, scenario });
     const openingLine = scenario.persona.openingLine;
-    const stored = await appendMessage(this.deps.db, session.id, 'assistant', openingLine);
+    const stored = await this.query('store the opening line', (db) => appendMessage(db, session.id, 'assistant', openingLine));
     return { session, scenario, openingLine, openingLineId: stored.message.id };
   }
 
   async active(userId: UserId): Promise<ActiveTraining | undefined> {
     const cached = this.activeByUser.get(userId);
     if (cached !== undefined) return cached ?? undefined;
-    const session = await getActiveSession(this.deps.db, userId);
+    const session = await this.query('find the active session', (db) => getActiveSession(db, userId));
     const training = session ? { session, scenario: this.deps.scenarios.get(session.scenarioKey) } : undefined;
     this.rememberActive(userId, training ?? null);
     return training;
@@ -131,8 +131,8 @@ export class TrainingService {
   /** Abandons the user's active session, if any; true when one was abandoned. */
   async abandon(userId: UserId): Promise<boolean> {
     this.activeByUser.delete(userId);
-    const session = await getActiveSession(this.deps.db, userId);
-    return session ? abandonSession(this.deps.db, session.id, userId) : false;
+    const session = await this.query('find the active session', (db) => getActiveSession(db, userId));
+    return session ? this.query('abandon the session', (db) => abandonSession(db, session.id, userId)) : false;
   }
 
   private rememberActive(userId: UserId, training: ActiveTraining | null): void {
@@ -164,9 +164,8 @@ export class TrainingService {
   private async storeAndAnswer(input: Parameters<TrainingService['playTurn']>[0]): Promise<TurnResult> {
     const training = await this.active(input.userId);
     if (!training) return { kind: 'no-session' };
-    const stored = await retryTransient(
-      () => appendMessage(this.deps.db, training.session.id, 'user', input.text, { telegramMessageId: input.telegramMessageId }),
-      { logger: this.deps.logger, what: 'store the trainee message' },
+    const stored = await this.query('store the trainee message', (db) =>
+      appendMessage(db, training.session.id, 'user', input.text, { telegramMessageId: input.telegramMessageId }),
     );
     if (stored.duplicate) {
       const reply = await this.replyAfter(training, stored.message.id);
@@ -179,7 +178,7 @@ export class TrainingService {
   /** The client's answer to the dialogue as it stands (its last word being the trainee's). */
   async answer(training: ActiveTraining, onText?: (textSoFar: string) => void): Promise<TurnResult> {
     const { session, scenario } = training;
-    const history = await lastMessages(this.deps.db, session.id, historyWindow);
+    const history = await this.query('read the dialogue', (db) => lastMessages(db, session.id, historyWindow));
     const knowledge = await this.knowledgeFor(recentText(history, 4), passagesForClient);
     const difficulty = session.difficulty as Difficulty;
     const leaks = this.leakDetector(scenario, difficulty);
@@ -201,28 +200,23 @@ export class TrainingService {
       this.deps.logger.warn({ sessionId: session.id, reply: text }, 'the client model repeated its instructions; replaced in character');
       text = inCharacterDeflection;
     }
-    const stored = await retryTransient(
-      () =>
-        appendMessage(this.deps.db, session.id, 'assistant', text, {
-          ...(reply.promptTokens !== undefined ? { promptTokens: reply.promptTokens } : {}),
-          ...(reply.completionTokens !== undefined ? { completionTokens: reply.completionTokens } : {}),
-        }),
-      { logger: this.deps.logger, what: 'store the client reply' },
+    const stored = await this.query('store the client reply', (db) =>
+      appendMessage(db, session.id, 'assistant', text, {
+        ...(reply.promptTokens !== undefined ? { promptTokens: reply.promptTokens } : {}),
+        ...(reply.completionTokens !== undefined ? { completionTokens: reply.completionTokens } : {}),
+      }),
     );
     return { kind: 'answered', reply: text, replyId: stored.message.id };
   }
 
   /** Telegram accepted the reply. */
   async markReplyDelivered(replyId: number): Promise<void> {
-    await retryTransient(() => markMessageDelivered(this.deps.db, replyId), { logger: this.deps.logger, what: 'mark reply delivered' });
+    await this.query('mark the reply delivered', (db) => markMessageDelivered(db, replyId));
   }
 
   /** The trainee has seen the evaluation. */
   async markEvaluationDelivered(sessionId: TrainingSession['id']): Promise<void> {
-    await retryTransient(() => markEvaluationDelivered(this.deps.db, sessionId), {
-      logger: this.deps.logger,
-      what: 'mark evaluation delivered',
-    });
+    await this.query('mark the evaluation delivered', (db) => markEvaluationDelivered(db, sessionId));
   }
 
   /** Turns, /finish calls and evaluations that a crash left half done. */
@@ -231,8 +225,11 @@ export class TrainingService {
       const scenario = this.deps.scenarios.find(row.session.scenarioKey);
       return scenario ? [{ ...row, scenario }] : [];
     };
-    const active = await activeSessionsWithChat(this.deps.db);
-    const last = new Map((await lastMessageOfSessions(this.deps.db, active.map((a) => a.session.id))).map((m) => [m.sessionId, m]));
+    const active = await this.query('find the active sessions', (db) => activeSessionsWithChat(db));
+    const lastMessagesOfActive = await this.query('read the last messages', (db) =>
+      lastMessageOfSessions(db, active.map((a) => a.session.id)),
+    );
+    const last = new Map(lastMessagesOfActive.map((m) => [m.sessionId, m]));
     const pendingFinishes = active.filter((a) => a.session.finishRequestedAt !== null).flatMap(withScenario);
     const unansweredTurns = active
       .filter((a) => a.session.finishRequestedAt === null)
@@ -246,7 +243,7 @@ export class TrainingService {
         return [];
       });
     const chats = new Map(active.map((a) => [a.session.userId, a]));
-    const evaluations = await undeliveredEvaluations(this.deps.db);
+    const evaluations = await this.query('find undelivered evaluations', (db) => undeliveredEvaluations(db));
     const undelivered = [];
     for (const row of evaluations) {
       const chat = chats.get(row.session.userId) ?? (await this.chatOf(row.session));
@@ -263,10 +260,10 @@ export class TrainingService {
     const training = await this.active(userId);
     if (!training) return { kind: 'no-session' };
     const { session, scenario } = training;
-    if ((await countMessages(this.deps.db, session.id, 'user')) === 0) return { kind: 'nothing-said', training };
-    await markFinishRequested(this.deps.db, session.id);
+    if ((await this.query('count the trainee turns', (db) => countMessages(db, session.id, 'user'))) === 0) return { kind: 'nothing-said', training };
+    await this.query('mark /finish requested', (db) => markFinishRequested(db, session.id));
 
-    const transcript: ChatMessage[] = (await sessionMessages(this.deps.db, session.id)).map((m) => ({
+    const transcript: ChatMessage[] = (await this.query('read the transcript', (db) => sessionMessages(db, session.id))).map((m) => ({
       role: m.role,
       content: m.content,
     }));
@@ -276,11 +273,11 @@ export class TrainingService {
     try {
       evaluation = await this.deps.judge.scoreTranscript({ scenario, difficulty: session.difficulty as Difficulty, transcript, knowledge });
     } catch (error) {
-      await clearFinishRequested(this.deps.db, session.id);
+      await this.query('clear /finish requested', (db) => clearFinishRequested(db, session.id));
       throw error;
     }
     this.activeByUser.delete(userId);
-    const stored = await storeEvaluationAndFinish(this.deps.db, session.id, evaluation);
+    const stored = await this.query('store the evaluation', (db) => storeEvaluationAndFinish(db, session.id, evaluation));
     this.rememberActive(userId, null);
     this.deps.onEvaluationStored?.();
     return { kind: 'finished', training, evaluation: stored };
@@ -288,12 +285,12 @@ export class TrainingService {
 
   /** The last few lines of a session's dialogue as one text: what /hint looks up. */
   async recentDialogue(sessionId: TrainingSession['id'], turns = 4): Promise<string> {
-    return recentText(await lastMessages(this.deps.db, sessionId, turns), turns);
+    return recentText(await this.query('read the dialogue', (db) => lastMessages(db, sessionId, turns)), turns);
   }
 
   /** The user's last sessions with scores, newest first. */
   async history(userId: UserId, limit = 10): Promise<Array<SessionSummary & { scenarioTitle: string }>> {
-    const sessions = await listUserSessions(this.deps.db, userId, limit);
+    const sessions = await this.query('list the sessions', (db) => listUserSessions(db, userId, limit));
     return sessions.map((s) => ({ ...s, scenarioTitle: this.deps.scenarios.find(s.scenarioKey)?.title ?? s.scenarioKey }));
   }
 
@@ -308,12 +305,20 @@ export class TrainingService {
   }
 
   private async replyAfter(training: ActiveTraining, messageId: number): Promise<StoredMessage | undefined> {
-    const all = await sessionMessages(this.deps.db, training.session.id);
+    const all = await this.query('read the dialogue', (db) => sessionMessages(db, training.session.id));
     return all.find((m) => m.id > messageId && m.role === 'assistant');
   }
 
   private async chatOf(session: TrainingSession): Promise<{ telegramId: number; languageCode: string | null } | undefined> {
-    return getUser(this.deps.db, session.userId);
+    return this.query('find the trainee', (db) => getUser(db, session.userId));
+  }
+
+  /**
+   * Every query of the training goes through here: it waits out a short PostgreSQL outage (a restart)
+   * instead of failing the trainee's turn. Each one is idempotent, or refuses to apply twice.
+   */
+  private query<T>(what: string, run: (db: Database) => Promise<T>): Promise<T> {
+    return retryTransient(() => run(this.deps.db), { logger: this.deps.logger, what });
   }
 
   private async knowledgeFor(query: string, limit: number): Promise<string> {

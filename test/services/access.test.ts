@@ -3,7 +3,7 @@ import { asTelegramId } from '../../src/db/ids.js';
 import { createInvite, redeemInvite } from '../../src/db/queries/invites.js';
 import { getOrCreateUser } from '../../src/db/queries/users.js';
 import { createAccessService } from '../../src/services/access.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, silentLogger, type TestDatabase } from '../support/database.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -19,7 +19,7 @@ describe('access', () => {
       mode: 'allowlist',
       allowedUserIds: [asTelegramId(1)],
       adminUserIds: [asTelegramId(2)],
-    });
+    }, silentLogger);
     expect(await access.admit(profile(1))).toMatchObject({ admitted: true, user: { role: 'trainee' } });
     expect(await access.admit(profile(2))).toMatchObject({ admitted: true, user: { role: 'admin' } });
     expect(await access.admit(profile(3))).toEqual({ admitted: false, reason: 'not-allowed' });
@@ -28,22 +28,22 @@ describe('access', () => {
   });
 
   it('withdraws the admin role when the id leaves ADMIN_USER_IDS, and access with the allowlist', async () => {
-    const before = createAccessService(database.db, { mode: 'allowlist', allowedUserIds: [], adminUserIds: [asTelegramId(20)] });
+    const before = createAccessService(database.db, { mode: 'allowlist', allowedUserIds: [], adminUserIds: [asTelegramId(20)] }, silentLogger);
     expect(await before.admit(profile(20))).toMatchObject({ admitted: true, user: { role: 'admin' } });
-    const after = createAccessService(database.db, { mode: 'allowlist', allowedUserIds: [asTelegramId(20)], adminUserIds: [] });
+    const after = createAccessService(database.db, { mode: 'allowlist', allowedUserIds: [asTelegramId(20)], adminUserIds: [] }, silentLogger);
     expect(await after.admit(profile(20))).toMatchObject({ admitted: true, user: { role: 'trainee' } });
-    const removed = createAccessService(database.db, { mode: 'allowlist', allowedUserIds: [], adminUserIds: [] });
+    const removed = createAccessService(database.db, { mode: 'allowlist', allowedUserIds: [], adminUserIds: [] }, silentLogger);
     expect(await removed.admit(profile(20))).toMatchObject({ admitted: false });
   });
 
   it('open mode admits everyone', async () => {
-    const access = createAccessService(database.db, { mode: 'open', allowedUserIds: [], adminUserIds: [] });
+    const access = createAccessService(database.db, { mode: 'open', allowedUserIds: [], adminUserIds: [] }, silentLogger);
     expect(await access.admit(profile(30))).toMatchObject({ admitted: true });
   });
 
   it('invite mode admits with a valid code once per person, within its limit and expiry', async () => {
     const manager = await getOrCreateUser(database.db, profile(40), 'manager');
-    const access = createAccessService(database.db, { mode: 'invite', allowedUserIds: [], adminUserIds: [] });
+    const access = createAccessService(database.db, { mode: 'invite', allowedUserIds: [], adminUserIds: [] }, silentLogger);
     const invite = await createInvite(database.db, {
       createdBy: manager.id,
       role: 'trainee',

@@ -8,6 +8,7 @@ import { createTestDatabase, silentLogger, type TestDatabase } from './database.
 import { startKnowledgeInfra, type KnowledgeInfra } from './knowledge-infra.js';
 import { scriptedModel } from './model-script.js';
 import { OpenAiFake } from './openai-fake.js';
+import { PostgresFaultProxy } from './postgres-fault-proxy.js';
 import { SheetsFake, writeServiceAccountKey } from './sheets-fake.js';
 import { TelegramFake, type FakeUser } from './telegram-fake.js';
 
@@ -28,6 +29,8 @@ export interface World {
   restartBot(signal?: NodeJS.Signals, envOverrides?: Record<string, string>): Promise<BotProcess>;
   /** Only with `ownDatabase`: stops PostgreSQL, waits `downMs`, starts it again on the same port. */
   restartDatabase(downMs: number): Promise<void>;
+  /** Only with `databaseFaults`: the proxy between the bot and PostgreSQL that cuts chosen statements. */
+  readonly databaseFaults: PostgresFaultProxy;
   close(): Promise<void>;
 }
 
@@ -37,6 +40,8 @@ export interface WorldOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** A PostgreSQL server of this world's own, so that a test may restart it. */
   readonly ownDatabase?: boolean;
+  /** The bot reaches PostgreSQL through a proxy that can cut its connection at a chosen statement. */
+  readonly databaseFaults?: boolean;
 }
 
 interface OwnDatabase extends TestDatabase {
@@ -76,11 +81,12 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     SheetsFake.start({ account }),
   ]);
   openai.respondWith(scriptedModel());
+  const faultProxy = options.databaseFaults ? await PostgresFaultProxy.start(database.url) : undefined;
   const baseEnv = {
     ...knowledge.env,
     OPENAI_API_KEY: openAiKey,
     OPENAI_BASE_URL: openai.baseUrl,
-    DATABASE_URL: database.url,
+    DATABASE_URL: faultProxy?.url ?? database.url,
     ALLOWED_USER_IDS: options.trainees.join(','),
     GOOGLE_SHEETS_ID: sheets.spreadsheetId,
     GOOGLE_SERVICE_ACCOUNT_FILE: account.file,
@@ -113,8 +119,13 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       if (!('restart' in database)) throw new Error('startWorld({ ownDatabase: true }) is needed to restart PostgreSQL');
       await (database as OwnDatabase).restart(downMs);
     },
+    get databaseFaults() {
+      if (!faultProxy) throw new Error('startWorld({ databaseFaults: true }) is needed to cut database connections');
+      return faultProxy;
+    },
     async close() {
       await bot.stop('SIGTERM');
+      await faultProxy?.close();
       await Promise.all([telegram.stop(), openai.stop(), database.drop(), knowledge.dispose(), sheets.close()]);
       await rm(keyDir, { recursive: true, force: true });
     },

@@ -1,7 +1,9 @@
 import { GrammyError, HttpError, type BotError, type NextFunction } from 'grammy';
+import { isTransientDatabaseError } from '../../db/retry.js';
 import { JudgeUnavailableError } from '../../services/judge.js';
 import { ModelUnavailableError } from '../../services/llm.js';
 import { ScenarioNotFoundError } from '../../services/scenarios.js';
+import type { ErrorKind } from '../../metrics.js';
 import type { BotContext } from '../context.js';
 
 /**
@@ -25,7 +27,7 @@ async function reportError(ctx: BotContext, error: unknown): Promise<void> {
   const { key, level } = classify(error);
   // Model and judge failures are counted where they happen (metrics.ts wrappers).
   if (!(error instanceof ModelUnavailableError)) {
-    ctx.metrics?.countError(error instanceof GrammyError || error instanceof HttpError ? 'telegram' : 'other');
+    ctx.metrics?.countError(errorKindOf(error));
   }
   ctx.logger[level]({ err: error, updateType: updateTypeOf(ctx), userId: ctx.user?.id }, describe(error));
   if (!ctx.chat || !key) return;
@@ -43,6 +45,7 @@ function classify(error: unknown): { key: string | undefined; level: 'warn' | 'e
     return { key: error.failure === 'timeout' ? 'chat-model-timeout' : 'chat-model-unavailable', level: 'warn' };
   }
   if (error instanceof ScenarioNotFoundError) return { key: 'chat-scenario-missing', level: 'warn' };
+  if (isTransientDatabaseError(error)) return { key: 'error-database-unavailable', level: 'error' };
   // Telegram refused our own request: telling the user through the same API rarely helps.
   if (error instanceof GrammyError || error instanceof HttpError) return { key: undefined, level: 'error' };
   return { key: 'error-generic', level: 'error' };
@@ -53,7 +56,14 @@ function describe(error: unknown): string {
   if (error instanceof ModelUnavailableError) return `model ${error.failure}; the trainee's message is stored`;
   if (error instanceof ScenarioNotFoundError) return 'session names a scenario that no longer exists';
   if (error instanceof GrammyError) return `Telegram refused ${error.method}`;
+  if (isTransientDatabaseError(error)) return 'database unavailable longer than the retries wait';
   return 'handler failed';
+}
+
+function errorKindOf(error: unknown): ErrorKind {
+  if (error instanceof GrammyError || error instanceof HttpError) return 'telegram';
+  if (isTransientDatabaseError(error)) return 'database';
+  return 'other';
 }
 
 function updateTypeOf(ctx: BotContext): string {

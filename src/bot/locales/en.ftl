@@ -135,6 +135,7 @@ unhandled-edited = Edited messages are not passed to the client. Please send a n
 unhandled-other = I didn't understand that. The list of commands: /help
 cancel-nothing = Nothing to cancel.
 error-generic = Something went wrong. Please try again; if it happens again, tell your manager.
+error-database-unavailable = The bot's database is unavailable right now. Wait a minute and send your message again.
 
 ## Telegram command menu
 command-scenarios = Choose a training scenario

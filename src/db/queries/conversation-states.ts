@@ -1,5 +1,7 @@
 import { eq } from 'drizzle-orm';
+import type { Logger } from '../../logger.js';
 import type { Database } from '../client.js';
+import { retryTransient } from '../retry.js';
 import { conversationStates } from '../schema.js';
 
 /** Key-value storage in Postgres in the shape @grammyjs/conversations wants for its adapter. */
@@ -12,8 +14,10 @@ export interface ConversationStore<T = unknown> {
 /**
  * Postgres is the truth; a write-through cache spares the read the plugin makes on every update.
  * Sound because one process polls Telegram at a time (getUpdates allows a single consumer).
+ * Reads and writes are idempotent, so a short PostgreSQL outage is waited out.
  */
-export function createConversationStore<T>(db: Database, cacheSize = 10_000): ConversationStore<T> {
+export function createConversationStore<T>(db: Database, logger: Logger, cacheSize = 10_000): ConversationStore<T> {
+  const query = <R>(what: string, run: () => Promise<R>) => retryTransient(run, { logger, what });
   const cache = new Map<string, T | undefined>();
   const remember = (key: string, value: T | undefined) => {
     cache.delete(key);
@@ -23,22 +27,26 @@ export function createConversationStore<T>(db: Database, cacheSize = 10_000): Co
   return {
     async read(key) {
       if (cache.has(key)) return cache.get(key);
-      const [row] = await db.select({ value: conversationStates.value }).from(conversationStates).where(eq(conversationStates.key, key));
+      const [row] = await query('read a conversation state', () =>
+        db.select({ value: conversationStates.value }).from(conversationStates).where(eq(conversationStates.key, key)),
+      );
       const value = row?.value as T | undefined;
       remember(key, value);
       return value;
     },
     async write(key, value) {
       cache.delete(key);
-      await db
-        .insert(conversationStates)
-        .values({ key, value, updatedAt: new Date() })
-        .onConflictDoUpdate({ target: conversationStates.key, set: { value, updatedAt: new Date() } });
+      await query('write a conversation state', () =>
+        db
+          .insert(conversationStates)
+          .values({ key, value, updatedAt: new Date() })
+          .onConflictDoUpdate({ target: conversationStates.key, set: { value, updatedAt: new Date() } }),
+      );
       remember(key, value);
     },
     async delete(key) {
       cache.delete(key);
-      await db.delete(conversationStates).where(eq(conversationStates.key, key));
+      await query('delete a conversation state', () => db.delete(conversationStates).where(eq(conversationStates.key, key)));
       remember(key, undefined);
     },
   };
