@@ -28,16 +28,29 @@ export function isTransientDatabaseError(error: unknown): boolean {
 }
 
 /**
- * Runs an idempotent database operation, retrying through a short outage (a PostgreSQL restart)
- * so that a trainee's message is not lost to it. Gives up after `maxWaitMs`.
+ * Runs a database operation, retrying through a short outage (a PostgreSQL restart) so that a
+ * trainee's message is not lost to it. Gives up after `maxWaitMs`.
+ *
+ * A failed attempt may still have landed: PostgreSQL committed, and only the answer was lost with
+ * the connection. An operation that must not apply twice passes `landed`, asked before every retry:
+ * what it returns (anything but undefined) is taken as the operation's result.
  */
 export async function retryTransient<T>(
   operation: () => Promise<T>,
-  options: { readonly logger: Logger; readonly what: string; readonly maxWaitMs?: number },
+  options: {
+    readonly logger: Logger;
+    readonly what: string;
+    readonly maxWaitMs?: number;
+    readonly landed?: () => Promise<T | undefined>;
+  },
 ): Promise<T> {
   const deadline = Date.now() + (options.maxWaitMs ?? 30_000);
   for (let attempt = 1; ; attempt++) {
     try {
+      if (attempt > 1 && options.landed) {
+        const result = await options.landed();
+        if (result !== undefined) return result;
+      }
       return await operation();
     } catch (error) {
       if (!isTransientDatabaseError(error) || Date.now() >= deadline) throw error;

@@ -60,7 +60,6 @@ export function createAccessService(db: Database, access: Config['access'], logg
     const user = existing ?? (await getOrCreateUser(db, profile));
     const result: RedeemResult = await redeemInvite(db, inviteCode, user.id);
     if (!result.ok) return { admitted: false, reason: `invite-${result.reason}` };
-    if (result.role !== user.role && user.role === 'trainee') await setUserRole(db, user.id, result.role);
     return { admitted: true, user: await register(profile, result.role), joinedByInvite: true };
   }
 

@@ -21,6 +21,7 @@ import {
   activeSessionsWithChat,
   clearFinishRequested,
   getActiveSession,
+  getSession,
   listUserSessions,
   markFinishRequested,
   startSession,
@@ -29,6 +30,7 @@ import {
 } from '../db/queries/sessions.js';
 import { getUser } from '../db/queries/users.js';
 import { retryTransient } from '../db/retry.js';
+import { storable } from '../db/text.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { buildClientSystemPrompt, clientInstructionTexts, inCharacterDeflection } from './client-role.js';
@@ -112,11 +114,23 @@ export class TrainingService {
   ): Promise<ActiveTraining & { openingLine: string; openingLineId: number }> {
     const scenario = this.deps.scenarios.get(scenarioKey);
     this.activeByUser.delete(userId);
-    const session = await this.query('start a session', (db) => startSession(db, userId, scenario.key, difficulty));
+    // Called only without an active session, so one of this scenario and level found on a retry is ours.
+    const session = await this.query(
+      'start a session',
+      (db) => startSession(db, userId, scenario.key, difficulty),
+      async (db) => {
+        const active = await getActiveSession(db, userId);
+        return active?.scenarioKey === scenario.key && active.difficulty === difficulty ? active : undefined;
+      },
+    );
     this.rememberActive(userId, { session, scenario });
     const openingLine = scenario.persona.openingLine;
-    const stored = await this.query('store the opening line', (db) => appendMessage(db, session.id, 'assistant', openingLine));
-    return { session, scenario, openingLine, openingLineId: stored.message.id };
+    const stored = await this.query(
+      'store the opening line',
+      async (db) => (await appendMessage(db, session.id, 'assistant', openingLine)).message,
+      (db) => this.lastMessageIf(db, session.id, (last) => last.role === 'assistant'),
+    );
+    return { session, scenario, openingLine, openingLineId: stored.id };
   }
 
   async active(userId: UserId): Promise<ActiveTraining | undefined> {
@@ -132,7 +146,12 @@ export class TrainingService {
   async abandon(userId: UserId): Promise<boolean> {
     this.activeByUser.delete(userId);
     const session = await this.query('find the active session', (db) => getActiveSession(db, userId));
-    return session ? this.query('abandon the session', (db) => abandonSession(db, session.id, userId)) : false;
+    if (!session) return false;
+    return this.query(
+      'abandon the session',
+      (db) => abandonSession(db, session.id, userId),
+      async (db) => ((await getSession(db, session.id))?.status === 'abandoned' ? true : undefined),
+    );
   }
 
   private rememberActive(userId: UserId, training: ActiveTraining | null): void {
@@ -200,13 +219,19 @@ export class TrainingService {
       this.deps.logger.warn({ sessionId: session.id, reply: text }, 'the client model repeated its instructions; replaced in character');
       text = inCharacterDeflection;
     }
-    const stored = await this.query('store the client reply', (db) =>
-      appendMessage(db, session.id, 'assistant', text, {
-        ...(reply.promptTokens !== undefined ? { promptTokens: reply.promptTokens } : {}),
-        ...(reply.completionTokens !== undefined ? { completionTokens: reply.completionTokens } : {}),
-      }),
+    const stored = await this.query(
+      'store the client reply',
+      async (db) =>
+        (
+          await appendMessage(db, session.id, 'assistant', text, {
+            ...(reply.promptTokens !== undefined ? { promptTokens: reply.promptTokens } : {}),
+            ...(reply.completionTokens !== undefined ? { completionTokens: reply.completionTokens } : {}),
+          })
+        ).message,
+      // Two replies of the client in a row never happen otherwise: the trainee's turn comes between.
+      (db) => this.lastMessageIf(db, session.id, (last) => last.role === 'assistant' && last.content === storable(text)),
     );
-    return { kind: 'answered', reply: text, replyId: stored.message.id };
+    return { kind: 'answered', reply: text, replyId: stored.id };
   }
 
   /** Telegram accepted the reply. */
@@ -315,10 +340,17 @@ export class TrainingService {
 
   /**
    * Every query of the training goes through here: it waits out a short PostgreSQL outage (a restart)
-   * instead of failing the trainee's turn. Each one is idempotent, or refuses to apply twice.
+   * instead of failing the trainee's turn. Each query is idempotent; a write that is not says, with
+   * `landed`, how to recognise that an attempt whose answer was lost did apply.
    */
-  private query<T>(what: string, run: (db: Database) => Promise<T>): Promise<T> {
-    return retryTransient(() => run(this.deps.db), { logger: this.deps.logger, what });
+  private query<T>(what: string, run: (db: Database) => Promise<T>, landed?: (db: Database) => Promise<T | undefined>): Promise<T> {
+    const db = this.deps.db;
+    return retryTransient(() => run(db), { logger: this.deps.logger, what, ...(landed ? { landed: () => landed(db) } : {}) });
+  }
+
+  private async lastMessageIf(db: Database, sessionId: TrainingSession['id'], test: (last: StoredMessage) => boolean) {
+    const [last] = await lastMessageOfSessions(db, [sessionId]);
+    return last && test(last) ? last : undefined;
   }
 
   private async knowledgeFor(query: string, limit: number): Promise<string> {

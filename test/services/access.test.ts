@@ -3,7 +3,9 @@ import { asTelegramId } from '../../src/db/ids.js';
 import { createInvite, redeemInvite } from '../../src/db/queries/invites.js';
 import { getOrCreateUser } from '../../src/db/queries/users.js';
 import { createAccessService } from '../../src/services/access.js';
+import { openDatabase } from '../../src/db/client.js';
 import { createTestDatabase, silentLogger, type TestDatabase } from '../support/database.js';
+import { PostgresFaultProxy, type CutMoment } from '../support/postgres-fault-proxy.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -68,4 +70,28 @@ describe('access', () => {
     const admitted = results.filter((r) => r.status === 'fulfilled' && r.value.ok);
     expect(admitted).toHaveLength(3);
   });
+
+  it.each<CutMoment>(['before-sent', 'reply-lost'])(
+    "a manager's invite makes a manager even when the connection drops as it is redeemed (cut %s)",
+    async (moment) => {
+      const admin = await getOrCreateUser(database.db, profile(60), 'admin');
+      const invite = await createInvite(database.db, { createdBy: admin.id, role: 'manager', maxUses: 5, expiresAt: new Date(Date.now() + 60_000) });
+      const proxy = await PostgresFaultProxy.start(database.url);
+      const throughProxy = await openDatabase({ databaseUrl: proxy.url, dataDir: '/nonexistent' }, silentLogger);
+      try {
+        const access = createAccessService(throughProxy.db, { mode: 'invite', allowedUserIds: [], adminUserIds: [] }, silentLogger);
+        const person = moment === 'before-sent' ? 61 : 62;
+        const cut = proxy.cutOnNext(/^\s*with already as/, moment);
+        expect(await access.admit(profile(person), invite.code)).toMatchObject({ admitted: true, user: { role: 'manager' } });
+        await cut;
+        const [stored] = await database.db.execute<{ role: string; uses: number }>(
+          `select u.role, (select uses from invites where code = '${invite.code}') as uses from users u where u.telegram_id = ${person}`,
+        );
+        expect(stored).toEqual({ role: 'manager', uses: 1 });
+      } finally {
+        await throughProxy.close();
+        await proxy.close();
+      }
+    },
+  );
 });

@@ -22,8 +22,9 @@ export type RedeemResult =
   | { readonly ok: false; readonly reason: 'unknown' | 'expired' | 'used-up' };
 
 /**
- * Spends one use of an invite for a person, atomically: two people racing for the last use
- * cannot both get in. A person redeeming the same code again does not spend another use.
+ * Spends one use of an invite for a person and gives a trainee the invite's role, atomically: two
+ * people racing for the last use cannot both get in. A person redeeming the same code again does not
+ * spend another use.
  */
 export async function redeemInvite(db: Database, code: string, userId: UserId, now = new Date()): Promise<RedeemResult> {
   // One statement, not a transaction: see storeEvaluationAndFinish. The row lock the update takes
@@ -39,6 +40,9 @@ export async function redeemInvite(db: Database, code: string, userId: UserId, n
       returning role
     ), redeemed as (
       insert into invite_redemptions (code, user_id) select ${code}, ${userId}::int from spent
+    ), promoted as (
+      update users set role = spent.role from spent
+      where users.id = ${userId}::int and users.role = 'trainee' and spent.role <> 'trainee'
     )
     select (select role from already) as already, (select role from spent) as spent,
       (select expires_at <= ${at} from invites where code = ${code}) as expired`);
