@@ -60,7 +60,8 @@ export function createAccessService(db: Database, access: Config['access'], logg
     const user = existing ?? (await getOrCreateUser(db, profile));
     const result: RedeemResult = await redeemInvite(db, inviteCode, user.id);
     if (!result.ok) return { admitted: false, reason: `invite-${result.reason}` };
-    return { admitted: true, user: await register(profile, result.role), joinedByInvite: true };
+    // The user exists by now, and redeeming gave them the invite's role: register reads it back.
+    return { admitted: true, user: await register(profile), joinedByInvite: true };
   }
 
   async function decide(profile: TelegramProfile, inviteCode: string | undefined): Promise<AccessDecision> {

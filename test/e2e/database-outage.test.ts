@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isJudgeRequest, lastTraineeLine, scriptedModel } from '../support/model-script.js';
 import type { CutMoment } from '../support/postgres-fault-proxy.js';
 import type { FakeUser } from '../support/telegram-fake.js';
-import { checkInvariants, count, startScenario, startWorld, type World } from '../support/world.js';
+import { checkInvariants, count, errorApology, startScenario, startWorld, type World } from '../support/world.js';
 
 /**
  * PostgreSQL restarting under the bot: every statement a trainee's update depends on has its
@@ -65,7 +65,6 @@ afterAll(async () => {
   await world?.close();
 });
 
-const errorShown = /Что-то пошло не так|База данных бота/;
 const answerTo = (text: string) => (m: { text: string }) => m.text === `Клиент отвечает на: ${text}`;
 const isScore = (m: { text: string }) => /\d+\/100/.test(m.text);
 
@@ -114,7 +113,7 @@ async function withCut([, moment, statement]: Case, user: FakeUser, action: () =
   const deadline = Date.now() + 5_000;
   while ((await undeliveredTo(user)) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   expect(await undeliveredTo(user)).toBe(0);
-  expect(user.messages().filter((m) => errorShown.test(m.text))).toEqual([]);
+  expect(user.messages().filter((m) => errorApology.test(m.text))).toEqual([]);
 }
 
 describe('a PostgreSQL connection cut while the bot works', () => {

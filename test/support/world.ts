@@ -132,6 +132,9 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   };
 }
 
+/** The bot's apologies for a failure of its own (a generic error, the database unavailable). */
+export const errorApology = /Что-то пошло не так|База данных бота/;
+
 /** Menu → scenario → difficulty → the client's opening line. */
 export async function startScenario(user: FakeUser, key = 'cold-call', level = 'easy'): Promise<void> {
   user.sendText('/scenarios');
