@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'drizzle/', 'data/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'drizzle/', 'data/', 'coverage/', '.cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -17,6 +17,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': ['error', { allow: ['error'] }],
     },
+  },
+  {
+    // Command-line tools talk to the person who ran them.
+    files: ['src/cli/**'],
+    rules: { 'no-console': 'off' },
   },
   {
     files: ['test/**', 'bench/**', 'scripts/**'],

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from './config.js';
 
@@ -63,9 +64,19 @@ export interface LoggerOptions {
   readonly destination?: pino.DestinationStream;
 }
 
+/** pino-pretty is a development dependency: a production install (`npm ci --omit=dev`) logs JSON. */
+function prettyPrinterInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 6);
-  const pretty = options.pretty ?? (process.stdout.isTTY && process.env.NODE_ENV !== 'production');
+  const pretty = (options.pretty ?? (process.stdout.isTTY && process.env.NODE_ENV !== 'production')) && prettyPrinterInstalled();
   const pinoOptions: pino.LoggerOptions = {
     level: options.level,
     redact: { paths: redactPaths, censor: '[REDACTED]' },

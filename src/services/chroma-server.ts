@@ -1,12 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findFreePort, runningPidFrom } from '../child-servers.js';
 import { StartupError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import {
+  chromaMinimumGlibc,
+  fetchNewerGlibc,
+  findNewerGlibc,
+  glibcOlderThan,
+  NewerGlibcUnavailableError,
+  systemGlibcVersion,
+  type FetchOptions,
+  type NewerGlibc,
+} from './newer-glibc.js';
 
 /** A running embedded Chroma server. */
 export interface EmbeddedChromaHandle {
@@ -22,10 +33,13 @@ export interface EmbeddedChromaOptions {
   /** The `chroma` CLI of the chromadb package when absent. */
   readonly cliPath?: string;
   /**
-   * A folder with a newer glibc (scripts/fetch-chroma-glibc.sh makes it): the server's native
-   * bindings need glibc ≥ 2.39 and Debian 12 has 2.36. Default: `.cache/glibc-trixie` in the project.
+   * Where a newer glibc is kept for the server (its native bindings need glibc ≥ 2.39; Debian 12 has
+   * 2.36): fetched there on first need, reused afterwards. Default: `.cache/glibc` in the project, or
+   * `DATA_DIR/glibc` where the project folder is read-only (the Docker image).
    */
   readonly glibcDir?: string;
+  /** How the newer glibc is fetched (apt's configuration, the progress line). */
+  readonly glibcFetch?: Omit<FetchOptions, 'progress'>;
   readonly startTimeoutMs?: number;
   readonly stopTimeoutMs?: number;
 }
@@ -56,20 +70,16 @@ export async function startEmbeddedChroma(
   const pidFile = path.join(dataDir, 'chroma.pid');
   await refuseIfAlreadyRunning(pidFile, chromaDir);
   const port = options.port ?? (await findFreePort());
-  const glibcDir = options.glibcDir ?? defaultGlibcDir(cliPath);
   const launch: ServerLaunch = { cliPath, chromaDir, port, startTimeoutMs: options.startTimeoutMs ?? 60_000 };
 
-  const loader = path.join(glibcDir, 'usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2');
-  const underLoader = () => {
-    logger.info({ glibcDir }, 'the system glibc is too old for Chroma: starting it under the newer glibc');
-    return launchServer(loaderCommand(launch, path.dirname(loader)), launch, logger);
+  const underNewerGlibc = async () => {
+    const glibc = await newerGlibcForChroma(dataDir, options, logger);
+    logger.info({ glibcDir: glibc.dir }, 'the system glibc is too old for Chroma: starting it under the newer glibc');
+    return launchServer(loaderCommand(launch, glibc), launch, logger);
   };
   // Where the system glibc is known to be too old, the plain start is not even tried.
-  let server = systemGlibcTooOld() && existsSync(loader) ? await underLoader() : await launchServer(plainCommand(launch), launch, logger);
-  if (server.kind === 'failed' && needsNewerGlibc(server.log)) {
-    if (!existsSync(loader)) throw new StartupError(explainOldGlibc(glibcDir), 1);
-    server = await underLoader();
-  }
+  let server = glibcOlderThan(systemGlibcVersion()) ? await underNewerGlibc() : await launchServer(plainCommand(launch), launch, logger);
+  if (server.kind === 'failed' && needsNewerGlibc(server.log) && !glibcOlderThan(systemGlibcVersion())) server = await underNewerGlibc();
   if (server.kind === 'failed') throw new StartupError(explainFailure(chromaDir, port, server.log), 1);
 
   const running = server.server;
@@ -109,11 +119,39 @@ function plainCommand(launch: ServerLaunch): Command {
 }
 
 /** Node itself, run by the newer glibc's loader with that glibc's libraries. */
-function loaderCommand(launch: ServerLaunch, libraryDir: string): Command {
-  return {
-    file: path.join(libraryDir, 'ld-linux-x86-64.so.2'),
-    args: ['--library-path', libraryDir, process.execPath, ...serverArgs(launch)],
-  };
+function loaderCommand(launch: ServerLaunch, glibc: NewerGlibc): Command {
+  return { file: glibc.loader, args: ['--library-path', glibc.libraryPath, process.execPath, ...serverArgs(launch)] };
+}
+
+/**
+ * A newer glibc already at hand (the project's `.cache/glibc`, then `DATA_DIR/glibc`), or fetched
+ * now into the first of them that can be written. Where no glibc can be fetched, the start stops
+ * with a message that says why and how to use an external Chroma.
+ */
+async function newerGlibcForChroma(dataDir: string, options: EmbeddedChromaOptions, logger: Logger): Promise<NewerGlibc> {
+  const projectCache = path.join(projectRoot(), '.cache', 'glibc');
+  const candidates = options.glibcDir ? [options.glibcDir] : [projectCache, path.join(dataDir, 'glibc')];
+  for (const dir of candidates) {
+    const found = findNewerGlibc(dir);
+    if (found) return found;
+  }
+  const target = options.glibcDir ?? ((await canWriteInto(path.dirname(projectCache))) ? projectCache : path.join(dataDir, 'glibc'));
+  try {
+    return await fetchNewerGlibc(target, { ...options.glibcFetch, progress: (line) => logger.info(`Chroma: ${line}`) });
+  } catch (error) {
+    if (!(error instanceof NewerGlibcUnavailableError)) throw error;
+    throw new StartupError(explainOldGlibc(error.message), 1, { cause: error });
+  }
+}
+
+async function canWriteInto(dir: string): Promise<boolean> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Spawns the server and waits for its heartbeat, or for it to die. */
@@ -205,26 +243,11 @@ function needsNewerGlibc(log: string): boolean {
   return /GLIBC_\d+\.\d+' not found|GLIBCXX_\d+\.\d+(\.\d+)?' not found/.test(log);
 }
 
-/** The glibc this process runs on (undefined on other C libraries). */
-function systemGlibcVersion(): string | undefined {
-  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
-  return report.header?.glibcVersionRuntime;
-}
-
-/** The server's bindings need glibc 2.39 or newer. */
-function systemGlibcTooOld(): boolean {
-  const match = /^(\d+)\.(\d+)/.exec(systemGlibcVersion() ?? '');
-  if (!match) return false;
-  const [major, minor] = [Number(match[1]), Number(match[2])];
-  return major < 2 || (major === 2 && minor < 39);
-}
-
-function explainOldGlibc(glibcDir: string): string {
-  const version = systemGlibcVersion();
+function explainOldGlibc(reason: string): string {
   return (
-    `Встроенная Chroma не может работать на этой системе: её сервер требует glibc 2.39 или новее, ` +
-    `а здесь ${version ?? 'более старая'}. Либо выполните scripts/fetch-chroma-glibc.sh ` +
-    `(скачает новую glibc в ${glibcDir}, систему не меняет), либо используйте внешний сервер. ${DOCKER_HINT}`
+    `Встроенная Chroma не может работать на этой системе: её сервер требует glibc ${chromaMinimumGlibc} или новее, ` +
+    `а здесь ${systemGlibcVersion() ?? 'более старая'}, и новую скачать не удалось: ${reason}. ` +
+    `Используйте внешний сервер Chroma. ${DOCKER_HINT}`
   );
 }
 
@@ -257,10 +280,10 @@ function defaultCliPath(): string {
   return path.join(dir, 'dist', 'cli.mjs');
 }
 
-/** `.cache/glibc-trixie` next to the node_modules that holds chromadb: the project's root. */
-function defaultGlibcDir(cliPath: string): string {
-  const packageDir = path.dirname(path.dirname(cliPath));
-  return path.join(path.dirname(path.dirname(packageDir)), '.cache', 'glibc-trixie');
+/** The folder whose node_modules holds chromadb. */
+function projectRoot(): string {
+  const packageDir = path.dirname(path.dirname(defaultCliPath()));
+  return path.dirname(path.dirname(packageDir));
 }
 
 

@@ -1,5 +1,5 @@
 /**
- * scripts/download-model.ts is what the Docker build runs to bake the embedding model into the
+ * src/cli/download-model.ts is what the Docker build runs to bake the embedding model into the
  * image. No hub is reachable here: a loopback stand-in serves a tiny model the suite generates.
  */
 import { execFile } from 'node:child_process';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadModel, ModelDownloadError } from '../../scripts/download-model.js';
+import { downloadModel, ModelDownloadError } from '../../src/cli/download-model.js';
 import { createLogger } from '../../src/logger.js';
 import { createEmbedder } from '../../src/services/embeddings.js';
 import { createTinyModel, type TinyModel } from '../support/tiny-model.js';
@@ -76,7 +76,7 @@ describe('downloadModel', () => {
 });
 
 describe('the script, as the Docker build runs it', () => {
-  const script = path.join(root, 'scripts/download-model.ts');
+  const script = path.join(root, 'src/cli/download-model.ts');
   const tsx = ['--import', 'tsx', script];
 
   it('exits 1 with the plain message (no stack trace) when the hub is unreachable', async () => {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StartupError } from '../../src/errors.js';
 import { startEmbeddedChroma } from '../../src/services/chroma-server.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { silentLogger } from '../support/database.js';
 
 let dataDir: string;
@@ -17,7 +18,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const glibcOptions = process.env.CHROMA_GLIBC_DIR ? { glibcDir: process.env.CHROMA_GLIBC_DIR } : {};
+const glibcOptions = {};
 
 function systemGlibc(): [number, number] | undefined {
   const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
@@ -68,16 +69,43 @@ describe('startEmbeddedChroma', () => {
     expect((error as Error).message).toContain('CHROMA_URL');
   });
 
-  it.runIf(systemGlibcTooOld)('explains that the system glibc is too old when no newer one is at hand', async () => {
-    const error = await startEmbeddedChroma(dataDir, silentLogger, { glibcDir: '/nonexistent-glibc' }).catch((e: unknown) => e);
+  it.runIf(systemGlibcTooOld)('fetches a newer glibc on first start, says so in one line, and reuses it afterwards', async () => {
+    const glibcDir = path.join(dataDir, 'fetched-glibc');
+    const { logger, lines } = capturingLogger();
+    const first = await startEmbeddedChroma(dataDir, logger, { glibcDir });
+    await first.stop();
+    expect(lines.filter((line) => line.includes('скачиваю glibc'))).toHaveLength(1);
+    expect(existsSync(path.join(glibcDir, 'usr/lib/x86_64-linux-gnu/libc.so.6'))).toBe(true);
+
+    const second = await startEmbeddedChroma(dataDir, logger, { glibcDir });
+    expect((await fetch(`${second.url}/api/v2/heartbeat`)).ok).toBe(true);
+    await second.stop();
+    expect(lines.filter((line) => line.includes('скачиваю glibc'))).toHaveLength(1);
+  });
+
+  it.runIf(systemGlibcTooOld)('stops with a clear message when no newer glibc can be fetched', async () => {
+    const noSources = await mkdtemp(path.join(tmpdir(), 'no-apt-sources-'));
+    const error = await startEmbeddedChroma(dataDir, silentLogger, {
+      glibcDir: path.join(dataDir, 'never-fetched'),
+      glibcFetch: { aptDir: noSources },
+    }).catch((e: unknown) => e);
+    await rm(noSources, { recursive: true, force: true });
     expect(error).toBeInstanceOf(StartupError);
     const message = (error as Error).message;
     expect(message).toContain('не может работать на этой системе');
     expect(message).toContain('glibc 2.39');
-    expect(message).toContain('scripts/fetch-chroma-glibc.sh');
+    expect(message).toContain('в настройках apt не найден основной архив');
     expect(message).toContain('CHROMA_URL');
+    expect(existsSync(path.join(dataDir, 'never-fetched'))).toBe(false);
   });
 });
+
+/** A logger whose messages are kept, to read what an operator would see. */
+function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = { write: (line: string) => lines.push((JSON.parse(line) as { msg: string }).msg) };
+  return { logger: createLogger({ level: 'info', destination }), lines };
+}
 
 function isAlive(pid: number): boolean {
   try {

@@ -20,13 +20,13 @@ export interface TestChroma {
 
 /**
  * Starts Chroma the way the bot does (the chromadb package's own server; under the newer glibc in
- * `.cache/glibc-trixie`, or CHROMA_GLIBC_DIR, where the system's is too old). Takes about a second.
+ * `.cache/glibc`, fetched by the global set-up, where the system's is too old). Takes about a second.
  */
 export async function startTestChroma(): Promise<TestChroma> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bot-test-chroma-'));
   // Silent unless asked: tests kill the server on purpose, and its 'exited unexpectedly' is expected.
   const logger = createLogger({ level: process.env.TEST_CHROMA_LOG === '1' ? 'debug' : 'silent', pretty: false });
-  const options = process.env.CHROMA_GLIBC_DIR ? { glibcDir: process.env.CHROMA_GLIBC_DIR } : {};
+  const options = {};
   let server: EmbeddedChromaHandle | undefined = await startEmbeddedChroma(dataDir, logger, options);
   const port = Number(new URL(server.url).port);
 

@@ -9,7 +9,6 @@ import { silentLogger } from '../../support/database.js';
 import { createTinyModel, type TinyModel } from '../../support/tiny-model.js';
 
 const DOCUMENT = '# Каталог\n\n## Тариф «Бизнес»\n\nБизнес стоит 1 200 ₽ за пользователя в месяц при оплате за год.';
-const chromaOptions = process.env.CHROMA_GLIBC_DIR ? { glibcDir: process.env.CHROMA_GLIBC_DIR } : {};
 
 let root: string;
 let model: TinyModel;
@@ -37,7 +36,7 @@ const config = (dataDir: string, embeddingModel: string) => ({
 describe('createKnowledgeBase without CHROMA_URL', () => {
   it('starts an embedded Chroma under DATA_DIR, indexes, answers, and stops it all', async () => {
     const dataDir = path.join(root, 'data');
-    const knowledgeBase = await createKnowledgeBase(config(dataDir, model.path), silentLogger, { chroma: chromaOptions });
+    const knowledgeBase = await createKnowledgeBase(config(dataDir, model.path), silentLogger);
     try {
       expect(knowledgeBase.embeddedChroma).toBe(true);
       expect(existsSync(path.join(dataDir, 'chroma'))).toBe(true);
@@ -54,7 +53,7 @@ describe('createKnowledgeBase without CHROMA_URL', () => {
 
   it('stops the Chroma it started when the model cannot be loaded', async () => {
     const dataDir = path.join(root, 'data-bad-model');
-    const error = await createKnowledgeBase(config(dataDir, '/nonexistent/model'), silentLogger, { chroma: chromaOptions }).catch(
+    const error = await createKnowledgeBase(config(dataDir, '/nonexistent/model'), silentLogger).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(EmbeddingModelLoadError);

@@ -159,7 +159,7 @@ describe('npm run sheets:resync', () => {
     await database.db.update(sheetExports).set({ status: 'done' }).where(inArray(sheetExports.sessionId, ids));
     const cwd = await mkdtemp(path.join(tmpdir(), 'resync-cli-'));
     const tsx = path.resolve('node_modules/.bin/tsx');
-    const script = path.resolve('scripts/sheets-resync.ts');
+    const script = path.resolve('src/cli/sheets-resync.ts');
     const env = {
       PATH: process.env.PATH,
       BOT_TOKEN: '123456789:AAExampleExampleExampleExample',

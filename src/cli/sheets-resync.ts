@@ -4,15 +4,15 @@
  * TEAM_TIME_ZONE, both ends inclusive) that is missing there, without duplicating what is there.
  */
 import { parseArgs } from 'node:util';
-import { loadConfigOrExplain, type Config } from '../src/config.js';
-import { openDatabase } from '../src/db/client.js';
-import { createLogger } from '../src/logger.js';
-import { loadScenarios } from '../src/services/scenarios.js';
-import { explainSheetsProblem } from '../src/services/sheets/outage-monitor.js';
-import { resyncSheet, type ResyncReport } from '../src/services/sheets/resync.js';
-import { formatTeamDateTime, startOfDayInZone } from '../src/services/sheets/sheet-layout.js';
-import { SheetsError } from '../src/services/sheets/sheets-client.js';
-import { createManagersSheet } from '../src/services/sheets/sheets-export.js';
+import { loadConfigOrExplain, type Config } from '../config.js';
+import { openDatabase } from '../db/client.js';
+import { createLogger } from '../logger.js';
+import { loadScenarios } from '../services/scenarios.js';
+import { explainSheetsProblem } from '../services/sheets/outage-monitor.js';
+import { resyncSheet, type ResyncReport } from '../services/sheets/resync.js';
+import { formatTeamDateTime, startOfDayInZone } from '../services/sheets/sheet-layout.js';
+import { SheetsError } from '../services/sheets/sheets-client.js';
+import { createManagersSheet } from '../services/sheets/sheets-export.js';
 
 const usage = 'Запуск: npm run sheets:resync [-- --from ГГГГ-ММ-ДД] [--to ГГГГ-ММ-ДД]';
 

@@ -4,11 +4,11 @@
  * files that cannot be read are listed and skipped.
  */
 import cliProgress from 'cli-progress';
-import { loadConfigOrExplain } from '../src/config.js';
-import { StartupError } from '../src/errors.js';
-import { createLogger } from '../src/logger.js';
-import { createKnowledgeBase, type IndexSummary, type KnowledgeBase } from '../src/services/knowledge-base/index.js';
-import { VectorStoreUnavailableError } from '../src/services/vector-store.js';
+import { loadConfigOrExplain } from '../config.js';
+import { StartupError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { createKnowledgeBase, type IndexSummary, type KnowledgeBase } from '../services/knowledge-base/index.js';
+import { VectorStoreUnavailableError } from '../services/vector-store.js';
 
 /** Indexing needs neither the bot token nor the LLM key: stand-ins keep the shared config check. */
 const NOT_NEEDED_FOR_INDEXING = {
