@@ -55,6 +55,32 @@ function redactDeep(value: unknown, secrets: readonly string[], seen = new WeakS
   return out;
 }
 
+/**
+ * What trainees wrote and what the model answered never reaches the log: errors carry it in the
+ * query parameters drizzle quotes in its message (`params: …`) and in the request grammY failed to
+ * send (`payload.text`). Ids and method names stay, for the log line to say what failed.
+ */
+const userDataKeys = new Set(['params', 'parameters', 'args']);
+const payloadKeysKept = new Set(['chat_id', 'message_id', 'callback_query_id', 'user_id', 'draft_id']);
+
+function withoutUserData(value: unknown, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string') return value.replace(/\nparams: [\s\S]*?(?=\n {4}at |$)/, '\nparams: [hidden]');
+  if (value === null || typeof value !== 'object' || seen.has(value)) return value;
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item) => withoutUserData(item, seen));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value) as [string, unknown][]) {
+    if (userDataKeys.has(key)) out[key] = '[hidden]';
+    else if (key === 'payload' && item !== null && typeof item === 'object') out[key] = keptPayloadFields(item as object);
+    else out[key] = withoutUserData(item, seen);
+  }
+  return out;
+}
+
+function keptPayloadFields(payload: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(payload).map(([key, item]) => [key, payloadKeysKept.has(key) ? item : '[hidden]']));
+}
+
 export interface LoggerOptions {
   readonly level: LogLevel;
   /** Known secret values (token, keys) to censor even where no pattern recognises them. */
@@ -81,7 +107,7 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     redact: { paths: redactPaths, censor: '[REDACTED]' },
     serializers: {
-      err: (err: unknown) => redactDeep(pino.stdSerializers.err(err as Error), secrets),
+      err: (err: unknown) => redactDeep(withoutUserData(pino.stdSerializers.err(err as Error)), secrets),
     },
     hooks: {
       // Free text (messages and string fields) is scrubbed too: errors quote URLs and keys.
