@@ -71,7 +71,7 @@ function withoutUserData(value: unknown, seen = new WeakSet<object>()): unknown 
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value) as [string, unknown][]) {
     if (userDataKeys.has(key)) out[key] = '[hidden]';
-    else if (key === 'payload' && item !== null && typeof item === 'object') out[key] = keptPayloadFields(item as object);
+    else if (key === 'payload' && item !== null && typeof item === 'object') out[key] = keptPayloadFields(item);
     else out[key] = withoutUserData(item, seen);
   }
   return out;
