@@ -57,8 +57,8 @@ export function createAccessService(db: Database, access: Config['access'], logg
       return { admitted: true, user: await register(profile) };
     }
     if (!inviteCode) return { admitted: false, reason: 'needs-invite' };
-    const user = existing ?? (await getOrCreateUser(db, profile));
-    const result: RedeemResult = await redeemInvite(db, inviteCode, user.id);
+    // A stranger is registered by the redemption itself, and only when the code admits them.
+    const result: RedeemResult = await redeemInvite(db, inviteCode, profile);
     if (!result.ok) return { admitted: false, reason: `invite-${result.reason}` };
     // The user exists by now, and redeeming gave them the invite's role: register reads it back.
     return { admitted: true, user: await register(profile), joinedByInvite: true };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asTelegramId } from '../../src/db/ids.js';
 import { createInvite, redeemInvite } from '../../src/db/queries/invites.js';
-import { getOrCreateUser } from '../../src/db/queries/users.js';
+import { findUserByTelegramId, getOrCreateUser } from '../../src/db/queries/users.js';
 import { createAccessService } from '../../src/services/access.js';
 import { openDatabase } from '../../src/db/client.js';
 import { createTestDatabase, silentLogger, type TestDatabase } from '../support/database.js';
@@ -54,21 +54,26 @@ describe('access', () => {
     });
     expect(await access.admit(profile(41))).toEqual({ admitted: false, reason: 'needs-invite' });
     expect(await access.admit(profile(41), 'nonexistent')).toEqual({ admitted: false, reason: 'invite-unknown' });
+    expect(await findUserByTelegramId(database.db, profile(41).telegramId)).toBeUndefined();
     expect(await access.admit(profile(41), invite.code)).toMatchObject({ admitted: true, joinedByInvite: true });
     expect(await access.admit(profile(41))).toMatchObject({ admitted: true });
     expect(await access.admit(profile(42), invite.code)).toEqual({ admitted: false, reason: 'invite-used-up' });
 
     const expired = await createInvite(database.db, { createdBy: manager.id, role: 'trainee', maxUses: 5, expiresAt: new Date(Date.now() - 1000) });
     expect(await access.admit(profile(43), expired.code)).toEqual({ admitted: false, reason: 'invite-expired' });
+    for (const refused of [42, 43]) expect(await findUserByTelegramId(database.db, profile(refused).telegramId)).toBeUndefined();
   });
 
   it('never lets two people race past an invite limit', async () => {
     const manager = await getOrCreateUser(database.db, profile(50), 'manager');
     const invite = await createInvite(database.db, { createdBy: manager.id, role: 'trainee', maxUses: 3, expiresAt: new Date(Date.now() + 60_000) });
-    const people = await Promise.all(Array.from({ length: 10 }, (_, i) => getOrCreateUser(database.db, profile(500 + i))));
-    const results = await Promise.allSettled(people.map((p) => redeemInvite(database.db, invite.code, p.id)));
+    const people = Array.from({ length: 10 }, (_, i) => profile(500 + i));
+    const results = await Promise.allSettled(people.map((p) => redeemInvite(database.db, invite.code, p)));
     const admitted = results.filter((r) => r.status === 'fulfilled' && r.value.ok);
     expect(admitted).toHaveLength(3);
+    // The seven who lost the race are written nowhere.
+    const [registered] = await database.db.execute<{ n: number }>('select count(*)::int as n from users where telegram_id between 500 and 509');
+    expect(registered!.n).toBe(3);
   });
 
   it.each<CutMoment>(['before-sent', 'reply-lost'])(
@@ -81,7 +86,7 @@ describe('access', () => {
       try {
         const access = createAccessService(throughProxy.db, { mode: 'invite', allowedUserIds: [], adminUserIds: [] }, silentLogger);
         const person = moment === 'before-sent' ? 61 : 62;
-        const cut = proxy.cutOnNext(/^\s*with already as/, moment);
+        const cut = proxy.cutOnNext(/^\s*with existing as/, moment);
         expect(await access.admit(profile(person), invite.code)).toMatchObject({ admitted: true, user: { role: 'manager' } });
         await cut;
         const [stored] = await database.db.execute<{ role: string; uses: number }>(

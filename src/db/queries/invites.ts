@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { UserId } from '../ids.js';
+import { storableOrNull } from '../text.js';
 import { inviteRedemptions, invites } from '../schema.js';
-import type { UserRole } from './users.js';
+import type { TelegramProfile, UserRole } from './users.js';
 
 export type Invite = typeof invites.$inferSelect;
 
@@ -22,27 +23,38 @@ export type RedeemResult =
   | { readonly ok: false; readonly reason: 'unknown' | 'expired' | 'used-up' };
 
 /**
- * Spends one use of an invite for a person and gives a trainee the invite's role, atomically: two
- * people racing for the last use cannot both get in. A person redeeming the same code again does not
- * spend another use.
+ * Spends one use of an invite for a person, registers them and gives them the invite's role,
+ * atomically: two people racing for the last use cannot both get in, and a person whose code is
+ * wrong, expired or used up is not written anywhere. A person redeeming the same code again does
+ * not spend another use.
  */
-export async function redeemInvite(db: Database, code: string, userId: UserId, now = new Date()): Promise<RedeemResult> {
+export async function redeemInvite(db: Database, code: string, profile: TelegramProfile, now = new Date()): Promise<RedeemResult> {
   // One statement, not a transaction: see storeEvaluationAndFinish. The row lock the update takes
   // makes a second person racing for the last use re-check `uses < max_uses` and lose.
   const at = sql`${now.toISOString()}::timestamptz`;
   const [row] = await db.execute<{ already: UserRole | null; spent: UserRole | null; expired: boolean | null }>(sql`
-    with already as (
-      select i.role from invite_redemptions r join invites i on i.code = r.code
-      where r.code = ${code} and r.user_id = ${userId}
+    with existing as (
+      select id from users where telegram_id = ${profile.telegramId}
+    ), already as (
+      select i.role from invite_redemptions r join invites i on i.code = r.code join existing e on e.id = r.user_id
+      where r.code = ${code}
     ), spent as (
       update invites set uses = uses + 1
       where code = ${code} and expires_at > ${at} and uses < max_uses and not exists (select 1 from already)
       returning role
+    ), created as (
+      insert into users (telegram_id, username, first_name, last_name, language_code, role)
+      select ${profile.telegramId}, ${storableOrNull(profile.username)}, ${storableOrNull(profile.firstName)},
+        ${storableOrNull(profile.lastName)}, ${storableOrNull(profile.languageCode)}, spent.role
+      from spent where not exists (select 1 from existing)
+      returning id
+    ), person as (
+      select id from existing union all select id from created
     ), redeemed as (
-      insert into invite_redemptions (code, user_id) select ${code}, ${userId}::int from spent
+      insert into invite_redemptions (code, user_id) select ${code}, person.id from spent, person
     ), promoted as (
-      update users set role = spent.role from spent
-      where users.id = ${userId}::int and users.role = 'trainee' and spent.role <> 'trainee'
+      update users set role = spent.role from spent, existing
+      where users.id = existing.id and users.role = 'trainee' and spent.role <> 'trainee'
     )
     select (select role from already) as already, (select role from spent) as spent,
       (select expires_at <= ${at} from invites where code = ${code}) as expired`);
