@@ -12,9 +12,29 @@ export interface VariableDoc {
   readonly fix: string;
 }
 
+/**
+ * Each variable's documentation, attached to its schema. A registry of our own rather than
+ * `.meta()`: `.meta()` writes loosely typed `GlobalMeta` into the registry every zod schema shares,
+ * this one holds exactly a `VariableDoc`.
+ */
+export const variableDocRegistry = z.registry<VariableDoc>();
+
+declare const documentedBrand: unique symbol;
+/** A schema that went through `documented()`; the environment's shape accepts nothing else. */
+export type Documented<S extends z.ZodType = z.ZodType> = S & { readonly [documentedBrand]: true };
+
+/** Attaches a variable's documentation to its schema. */
+function documented<S extends z.ZodType>(schema: S, doc: VariableDoc): Documented<S> {
+  // The registry keys by schema instance: two variables sharing one schema would share one doc.
+  if (variableDocRegistry.has(schema)) throw new Error('a documented schema was reused for another variable');
+  variableDocRegistry.add(schema, doc);
+  return schema as Documented<S>;
+}
+
 const emptyAsUndefined = (value: unknown): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+// Factories, never shared constants: each variable needs its own schema instance to carry its doc.
 const optionalString = () => z.preprocess(emptyAsUndefined, z.string().trim().optional());
 const stringWithDefault = (fallback: string) =>
   z.preprocess(emptyAsUndefined, z.string().trim().default(fallback));
@@ -34,346 +54,289 @@ const positiveInt = (fallback: number) =>
     z.coerce.number({ error: 'должно быть числом' }).int('должно быть целым числом').positive('должно быть больше нуля').default(fallback),
   );
 
-const telegramIdList = z.preprocess(
-  emptyAsUndefined,
-  z
-    .string()
-    .default('')
-    .transform((raw, ctx) => {
-      const ids: TelegramId[] = [];
-      for (const part of raw.split(/[\s,;]+/).filter(Boolean)) {
-        if (!/^\d{1,20}$/.test(part)) {
-          ctx.addIssue({ code: 'custom', message: `«${part}» — не Telegram id (нужны числа через запятую)` });
-          continue;
-        }
-        ids.push(Number(part) as TelegramId);
-      }
-      return Object.freeze(ids);
-    }),
-);
-
-const postgresUrl = z.preprocess(
-  emptyAsUndefined,
-  z
-    .string()
-    .refine((value) => {
-      try {
-        const url = new URL(value);
-        return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
-      } catch {
-        return false;
-      }
-    }, 'должен иметь вид postgres://пользователь:пароль@хост:5432/база')
-    .optional(),
-);
-
-const timeZone = z.preprocess(
-  emptyAsUndefined,
-  z
-    .string()
-    .default('Europe/Moscow')
-    .refine((zone) => {
-      try {
-        new Intl.DateTimeFormat('ru-RU', { timeZone: zone });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'неизвестный часовой пояс (пример: Europe/Moscow)'),
-);
-
-const envSchema = z.object({
-  BOT_TOKEN: requiredString().pipe(
-    z.string().regex(/^\d+:[\w-]{20,}$/, 'не похоже на токен бота (вид: 123456789:AA…)'),
-  ),
-  TELEGRAM_API_ROOT: urlWithDefault('https://api.telegram.org'),
-  OPENAI_API_KEY: requiredString(),
-  OPENAI_BASE_URL: optionalUrl(),
-  LLM_MODEL: stringWithDefault('gpt-4o-mini'),
-  JUDGE_MODEL: optionalString(),
-  LLM_TIMEOUT_MS: positiveInt(60_000),
-  HISTORY_TOKEN_BUDGET: positiveInt(6_000),
-  DATABASE_URL: postgresUrl,
-  CHROMA_URL: optionalUrl(),
-  DATA_DIR: stringWithDefault('./data'),
-  KNOWLEDGE_BASE_DIR: stringWithDefault('./knowledge_base'),
-  SCENARIOS_DIR: stringWithDefault('./scenarios'),
-  EMBEDDING_MODEL: stringWithDefault('Xenova/multilingual-e5-small'),
-  MODELS_DIR: optionalString(),
-  GOOGLE_SHEETS_ID: optionalString(),
-  GOOGLE_SERVICE_ACCOUNT_FILE: optionalString(),
-  GOOGLE_SHEETS_API_ROOT: optionalUrl(),
-  SHEETS_RESULTS_TAB: stringWithDefault('Результаты'),
-  SHEETS_TRAINEES_TAB: stringWithDefault('Сотрудники'),
-  TEAM_TIME_ZONE: timeZone,
-  ACCESS_MODE: z.preprocess(
-    emptyAsUndefined,
-    z.enum(['allowlist', 'invite', 'open'], { error: 'допустимо: allowlist, invite или open' }).default('allowlist'),
-  ),
-  ALLOWED_USER_IDS: telegramIdList,
-  ADMIN_USER_IDS: telegramIdList,
-  LOG_LEVEL: z.preprocess(
+const telegramIdList = () =>
+  z.preprocess(
     emptyAsUndefined,
     z
-      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-        error: 'допустимо: fatal, error, warn, info, debug, trace, silent',
-      })
-      .default('info'),
+      .string()
+      .default('')
+      .transform((raw, ctx) => {
+        const ids: TelegramId[] = [];
+        for (const part of raw.split(/[\s,;]+/).filter(Boolean)) {
+          if (!/^\d{1,20}$/.test(part)) {
+            ctx.addIssue({ code: 'custom', message: `«${part}» — не Telegram id (нужны числа через запятую)` });
+            continue;
+          }
+          ids.push(Number(part) as TelegramId);
+        }
+        return Object.freeze(ids);
+      }),
+  );
+
+const postgresUrl = () =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((value) => {
+        try {
+          const url = new URL(value);
+          return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+        } catch {
+          return false;
+        }
+      }, 'должен иметь вид postgres://пользователь:пароль@хост:5432/база')
+      .optional(),
+  );
+
+const timeZone = () =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .default('Europe/Moscow')
+      .refine((zone) => {
+        try {
+          new Intl.DateTimeFormat('ru-RU', { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'неизвестный часовой пояс (пример: Europe/Moscow)'),
+  );
+
+/**
+ * Every variable, in the order of README's table. `satisfies` makes the compiler refuse a variable
+ * whose schema did not go through `documented()` (or was changed after it: `.optional()` drops the brand).
+ */
+const envSchema = z.object({
+  BOT_TOKEN: documented(
+    requiredString().pipe(z.string().regex(/^\d+:[\w-]{20,}$/, 'не похоже на токен бота (вид: 123456789:AA…)')),
+    {
+      meaning: 'Токен бота от @BotFather',
+      default: 'обязательна',
+      example: '123456789:AAExampleExampleExampleExample',
+      fix: 'создайте бота у @BotFather (/newbot) и вставьте выданный токен',
+    },
   ),
-  HEALTH_PORT: port(8080),
-  DEFAULT_LOCALE: z.preprocess(emptyAsUndefined, z.enum(['ru', 'en'], { error: 'допустимо: ru или en' }).default('ru')),
-  SHUTDOWN_TIMEOUT_MS: positiveInt(15_000),
-});
-
-export type EnvName = keyof z.input<typeof envSchema>;
-
-/** One entry per variable; the compiler refuses a variable without documentation. */
-export const variableDocs: { readonly [K in EnvName]: VariableDoc } = {
-  BOT_TOKEN: {
-    meaning: 'Токен бота от @BotFather',
-    default: 'обязательна',
-    example: '123456789:AAExampleExampleExampleExample',
-    fix: 'создайте бота у @BotFather (/newbot) и вставьте выданный токен',
-  },
-  TELEGRAM_API_ROOT: {
+  TELEGRAM_API_ROOT: documented(urlWithDefault('https://api.telegram.org'), {
     meaning: 'Адрес Bot API (свой Bot API сервер или тестовый эмулятор)',
     default: 'https://api.telegram.org',
     example: 'https://api.telegram.org',
     fix: 'укажите полный URL, например https://api.telegram.org',
-  },
-  OPENAI_API_KEY: {
+  }),
+  OPENAI_API_KEY: documented(requiredString(), {
     meaning: 'Ключ API языковой модели',
     default: 'обязательна',
     example: 'sk-...',
     fix: 'возьмите ключ в кабинете OpenAI или вашего OpenAI-совместимого сервиса (для Ollama подойдёт любая строка)',
-  },
-  OPENAI_BASE_URL: {
+  }),
+  OPENAI_BASE_URL: documented(optionalUrl(), {
     meaning: 'Любой OpenAI-совместимый адрес (OpenAI, Azure, Ollama, vLLM…)',
     default: 'OpenAI',
     example: 'http://localhost:11434/v1',
     fix: 'укажите полный URL с /v1 на конце или удалите переменную',
-  },
-  LLM_MODEL: {
+  }),
+  LLM_MODEL: documented(stringWithDefault('gpt-4o-mini'), {
     meaning: 'Модель, играющая клиента',
     default: 'gpt-4o-mini',
     example: 'gpt-4o-mini',
     fix: 'укажите имя модели',
-  },
-  JUDGE_MODEL: {
+  }),
+  JUDGE_MODEL: documented(optionalString(), {
     meaning: 'Модель-судья, оценивающая диалог',
     default: 'как LLM_MODEL',
     example: 'gpt-4o',
     fix: 'укажите имя модели или удалите переменную',
-  },
-  LLM_TIMEOUT_MS: {
+  }),
+  LLM_TIMEOUT_MS: documented(positiveInt(60_000), {
     meaning: 'Сколько ждать ответа модели, мс',
     default: '60000',
     example: '60000',
     fix: 'укажите целое число миллисекунд',
-  },
-  HISTORY_TOKEN_BUDGET: {
+  }),
+  HISTORY_TOKEN_BUDGET: documented(positiveInt(6_000), {
     meaning: 'Сколько токенов истории диалога отправлять модели (старые реплики отбрасываются первыми)',
     default: '6000',
     example: '6000',
     fix: 'укажите целое число',
-  },
-  DATABASE_URL: {
+  }),
+  DATABASE_URL: documented(postgresUrl(), {
     meaning: 'PostgreSQL; без неё бот запускает встроенный PostgreSQL в DATA_DIR',
     default: 'встроенный',
     example: 'postgres://bot:secret@postgres:5432/bot',
     fix: 'формат postgres://пользователь:пароль@хост:5432/база, или удалите переменную для встроенной базы',
-  },
-  CHROMA_URL: {
+  }),
+  CHROMA_URL: documented(optionalUrl(), {
     meaning: 'Сервер Chroma; без неё бот запускает встроенную Chroma в DATA_DIR',
     default: 'встроенная',
     example: 'http://chroma:8000',
     fix: 'укажите полный URL, например http://chroma:8000',
-  },
-  DATA_DIR: {
+  }),
+  DATA_DIR: documented(stringWithDefault('./data'), {
     meaning: 'Папка для встроенных баз и кэша моделей',
     default: './data',
     example: './data',
     fix: 'укажите путь к папке, доступной на запись',
-  },
-  KNOWLEDGE_BASE_DIR: {
+  }),
+  KNOWLEDGE_BASE_DIR: documented(stringWithDefault('./knowledge_base'), {
     meaning: 'Папка с документами компании (Markdown, TXT, PDF, DOCX)',
     default: './knowledge_base',
     example: './knowledge_base',
     fix: 'укажите путь к папке',
-  },
-  SCENARIOS_DIR: {
+  }),
+  SCENARIOS_DIR: documented(stringWithDefault('./scenarios'), {
     meaning: 'Папка со сценариями (YAML или Markdown с front matter)',
     default: './scenarios',
     example: './scenarios',
     fix: 'укажите путь к папке',
-  },
-  EMBEDDING_MODEL: {
+  }),
+  EMBEDDING_MODEL: documented(stringWithDefault('Xenova/multilingual-e5-small'), {
     meaning: 'Модель эмбеддингов: id на Hugging Face или абсолютный путь к локальной папке (тогда без загрузки)',
     default: 'Xenova/multilingual-e5-small',
     example: 'Xenova/multilingual-e5-small',
     fix: 'укажите id модели или абсолютный путь',
-  },
-  MODELS_DIR: {
+  }),
+  MODELS_DIR: documented(optionalString(), {
     meaning: 'Кэш загруженных моделей',
     default: 'DATA_DIR/models',
     example: './data/models',
     fix: 'укажите путь к папке',
-  },
-  GOOGLE_SHEETS_ID: {
+  }),
+  GOOGLE_SHEETS_ID: documented(optionalString(), {
     meaning: 'ID таблицы Google для руководителей; без неё выгрузка выключена',
     default: 'выключено',
     example: '1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789',
     fix: 'скопируйте ID из адреса таблицы (между /d/ и /edit)',
-  },
-  GOOGLE_SERVICE_ACCOUNT_FILE: {
+  }),
+  GOOGLE_SERVICE_ACCOUNT_FILE: documented(optionalString(), {
     meaning: 'JSON-ключ сервисного аккаунта Google',
     default: 'выключено',
     example: './secrets/service-account.json',
     fix: 'укажите путь к JSON-ключу сервисного аккаунта',
-  },
-  GOOGLE_SHEETS_API_ROOT: {
+  }),
+  GOOGLE_SHEETS_API_ROOT: documented(optionalUrl(), {
     meaning: 'Адрес Sheets API (прокси, тесты)',
     default: 'Google',
     example: 'https://sheets.googleapis.com',
     fix: 'укажите полный URL или удалите переменную',
-  },
-  SHEETS_RESULTS_TAB: {
+  }),
+  SHEETS_RESULTS_TAB: documented(stringWithDefault('Результаты'), {
     meaning: 'Лист с результатами (создаётся сам)',
     default: 'Результаты',
     example: 'Результаты',
     fix: 'укажите имя листа',
-  },
-  SHEETS_TRAINEES_TAB: {
+  }),
+  SHEETS_TRAINEES_TAB: documented(stringWithDefault('Сотрудники'), {
     meaning: 'Лист со сводкой по сотрудникам (перезаписывается)',
     default: 'Сотрудники',
     example: 'Сотрудники',
     fix: 'укажите имя листа',
-  },
-  TEAM_TIME_ZONE: {
+  }),
+  TEAM_TIME_ZONE: documented(timeZone(), {
     meaning: 'Часовой пояс дат в таблице',
     default: 'Europe/Moscow',
     example: 'Europe/Moscow',
     fix: 'укажите пояс из базы IANA, например Europe/Moscow или Asia/Yekaterinburg',
-  },
-  ACCESS_MODE: {
-    meaning: 'Кто может пользоваться ботом: allowlist (список), invite (по приглашению) или open (все)',
-    default: 'allowlist',
-    example: 'allowlist',
-    fix: 'укажите allowlist, invite или open',
-  },
-  ALLOWED_USER_IDS: {
+  }),
+  ACCESS_MODE: documented(
+    z.preprocess(
+      emptyAsUndefined,
+      z.enum(['allowlist', 'invite', 'open'], { error: 'допустимо: allowlist, invite или open' }).default('allowlist'),
+    ),
+    {
+      meaning: 'Кто может пользоваться ботом: allowlist (список), invite (по приглашению) или open (все)',
+      default: 'allowlist',
+      example: 'allowlist',
+      fix: 'укажите allowlist, invite или open',
+    },
+  ),
+  ALLOWED_USER_IDS: documented(telegramIdList(), {
     meaning: 'Telegram id допущенных сотрудников через запятую',
     default: 'пусто',
     example: '111111111,222222222',
     fix: 'перечислите числовые Telegram id через запятую',
-  },
-  ADMIN_USER_IDS: {
+  }),
+  ADMIN_USER_IDS: documented(telegramIdList(), {
     meaning: 'Telegram id администраторов через запятую',
     default: 'пусто',
     example: '111111111',
     fix: 'перечислите числовые Telegram id через запятую',
-  },
-  LOG_LEVEL: {
-    meaning: 'Подробность журнала',
-    default: 'info',
-    example: 'info',
-    fix: 'укажите fatal, error, warn, info, debug, trace или silent',
-  },
-  HEALTH_PORT: {
+  }),
+  LOG_LEVEL: documented(
+    z.preprocess(
+      emptyAsUndefined,
+      z
+        .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+          error: 'допустимо: fatal, error, warn, info, debug, trace, silent',
+        })
+        .default('info'),
+    ),
+    {
+      meaning: 'Подробность журнала',
+      default: 'info',
+      example: 'info',
+      fix: 'укажите fatal, error, warn, info, debug, trace или silent',
+    },
+  ),
+  HEALTH_PORT: documented(port(8080), {
     meaning: 'Порт /healthz, /readyz и /metrics (0 — выключить)',
     default: '8080',
     example: '8080',
     fix: 'укажите номер порта от 0 до 65535',
-  },
-  DEFAULT_LOCALE: {
-    meaning: 'Язык по умолчанию для тех, чей язык Telegram не ru и не en',
-    default: 'ru',
-    example: 'ru',
-    fix: 'укажите ru или en',
-  },
-  SHUTDOWN_TIMEOUT_MS: {
+  }),
+  DEFAULT_LOCALE: documented(
+    z.preprocess(emptyAsUndefined, z.enum(['ru', 'en'], { error: 'допустимо: ru или en' }).default('ru')),
+    {
+      meaning: 'Язык по умолчанию для тех, чей язык Telegram не ru и не en',
+      default: 'ru',
+      example: 'ru',
+      fix: 'укажите ru или en',
+    },
+  ),
+  SHUTDOWN_TIMEOUT_MS: documented(positiveInt(15_000), {
     meaning: 'Сколько ждать завершения текущих реплик при остановке, мс',
     default: '15000',
     example: '15000',
     fix: 'укажите целое число миллисекунд',
-  },
-};
+  }),
+} satisfies Readonly<Record<string, Documented>>);
 
-export type AccessMode = 'allowlist' | 'invite' | 'open';
-export type Locale = 'ru' | 'en';
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type EnvName = keyof typeof envSchema.shape;
 
-export interface Config {
-  readonly botToken: string;
-  readonly telegramApiRoot: string;
-  readonly openai: {
-    readonly apiKey: string;
-    readonly baseUrl: string | undefined;
-    readonly clientModel: string;
-    readonly judgeModel: string;
-    readonly timeoutMs: number;
-    readonly historyTokenBudget: number;
-  };
-  readonly databaseUrl: string | undefined;
-  readonly chromaUrl: string | undefined;
-  readonly dataDir: string;
-  readonly knowledgeBaseDir: string;
-  readonly scenariosDir: string;
-  readonly embeddingModel: string;
-  readonly modelsDir: string;
-  readonly sheets:
-    | { readonly enabled: false; readonly reason: string }
-    | {
-        readonly enabled: true;
-        readonly spreadsheetId: string;
-        readonly serviceAccountFile: string;
-        readonly apiRoot: string | undefined;
-        readonly resultsTab: string;
-        readonly traineesTab: string;
-      };
-  readonly teamTimeZone: string;
-  readonly access: {
-    readonly mode: AccessMode;
-    readonly allowedUserIds: readonly TelegramId[];
-    readonly adminUserIds: readonly TelegramId[];
-  };
-  readonly logLevel: LogLevel;
-  readonly healthPort: number;
-  readonly defaultLocale: Locale;
-  readonly shutdownTimeoutMs: number;
+/** Each variable's documentation by name, read back from the registry (README's table, .env.example). */
+export const variableDocs = Object.fromEntries(
+  Object.entries(envSchema.shape).map(([name, schema]) => [name, docOf(name, schema)]),
+) as { readonly [K in EnvName]: VariableDoc };
+
+function docOf(name: string, schema: z.ZodType): VariableDoc {
+  const doc = variableDocRegistry.get(schema);
+  if (!doc) throw new Error(`${name} has no documentation: wrap its schema in documented()`);
+  return doc;
 }
 
-/** A configuration that cannot start the bot; `message` lists every problem for the operator. */
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(
-      [
-        `Настройки бота содержат ошибки (${problems.length}):`,
-        ...problems.map((problem) => `  • ${problem}`),
-        'Исправьте .env (образец со всеми переменными — .env.example) и запустите снова.',
-      ].join('\n'),
-    );
-    this.name = 'ConfigError';
+/** The environment parsed, checked across variables and shaped into the app's frozen `Config`. */
+export const configSchema = envSchema.superRefine(requireBothSheetsHalves).transform(toConfig);
+
+export type Config = z.output<typeof configSchema>;
+export type AccessMode = Config['access']['mode'];
+export type Locale = Config['defaultLocale'];
+export type LogLevel = Config['logLevel'];
+
+type Env = z.output<typeof envSchema>;
+
+function requireBothSheetsHalves(e: Env, ctx: z.RefinementCtx<Env>): void {
+  if (e.GOOGLE_SHEETS_ID && !e.GOOGLE_SERVICE_ACCOUNT_FILE) {
+    ctx.addIssue({ code: 'custom', path: ['GOOGLE_SERVICE_ACCOUNT_FILE'], message: 'не задана, хотя задан GOOGLE_SHEETS_ID' });
+  }
+  if (e.GOOGLE_SERVICE_ACCOUNT_FILE && !e.GOOGLE_SHEETS_ID) {
+    ctx.addIssue({ code: 'custom', path: ['GOOGLE_SHEETS_ID'], message: 'не задана, хотя задан GOOGLE_SERVICE_ACCOUNT_FILE' });
   }
 }
 
-/** Parses the environment into a frozen config, or throws one ConfigError listing every problem. */
-export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? '?') as EnvName;
-      const doc = variableDocs[name];
-      return doc ? `${name}: ${issue.message} — ${doc.fix}` : `${name}: ${issue.message}`;
-    });
-    throw new ConfigError(problems);
-  }
-  const e = parsed.data;
-  const sheetProblems = sheetsProblems(e.GOOGLE_SHEETS_ID, e.GOOGLE_SERVICE_ACCOUNT_FILE);
-  if (sheetProblems.length > 0) throw new ConfigError(sheetProblems);
-
+function toConfig(e: Env) {
   const dataDir = path.resolve(e.DATA_DIR);
-  const config: Config = {
+  return deepFreeze({
     botToken: e.BOT_TOKEN,
     telegramApiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
     openai: {
@@ -393,15 +356,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     modelsDir: path.resolve(e.MODELS_DIR ?? path.join(dataDir, 'models')),
     sheets:
       e.GOOGLE_SHEETS_ID && e.GOOGLE_SERVICE_ACCOUNT_FILE
-        ? {
-            enabled: true,
-            spreadsheetId: e.GOOGLE_SHEETS_ID,
-            serviceAccountFile: path.resolve(e.GOOGLE_SERVICE_ACCOUNT_FILE),
-            apiRoot: e.GOOGLE_SHEETS_API_ROOT,
-            resultsTab: e.SHEETS_RESULTS_TAB,
-            traineesTab: e.SHEETS_TRAINEES_TAB,
-          }
-        : { enabled: false, reason: 'GOOGLE_SHEETS_ID is not set' },
+        ? sheetsOn(e, e.GOOGLE_SHEETS_ID, e.GOOGLE_SERVICE_ACCOUNT_FILE)
+        : sheetsOff('GOOGLE_SHEETS_ID is not set'),
     teamTimeZone: e.TEAM_TIME_ZONE,
     access: {
       mode: e.ACCESS_MODE,
@@ -412,18 +368,24 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     healthPort: e.HEALTH_PORT,
     defaultLocale: e.DEFAULT_LOCALE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-  };
-  return deepFreeze(config);
+  } as const);
 }
 
-function sheetsProblems(spreadsheetId: string | undefined, keyFile: string | undefined): string[] {
-  if (spreadsheetId && !keyFile) {
-    return [`GOOGLE_SERVICE_ACCOUNT_FILE: не задана, хотя задан GOOGLE_SHEETS_ID — ${variableDocs.GOOGLE_SERVICE_ACCOUNT_FILE.fix}`];
-  }
-  if (keyFile && !spreadsheetId) {
-    return [`GOOGLE_SHEETS_ID: не задана, хотя задан GOOGLE_SERVICE_ACCOUNT_FILE — ${variableDocs.GOOGLE_SHEETS_ID.fix}`];
-  }
-  return [];
+// One function per branch: a conditional between two object literals would widen each side of the
+// union with the other's fields as `?: undefined`.
+function sheetsOn(e: Env, spreadsheetId: string, serviceAccountFile: string) {
+  return {
+    enabled: true,
+    spreadsheetId,
+    serviceAccountFile: path.resolve(serviceAccountFile),
+    apiRoot: e.GOOGLE_SHEETS_API_ROOT,
+    resultsTab: e.SHEETS_RESULTS_TAB,
+    traineesTab: e.SHEETS_TRAINEES_TAB,
+  } as const;
+}
+
+function sheetsOff(reason: string) {
+  return { enabled: false, reason } as const;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -432,6 +394,33 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** A configuration that cannot start the bot; `message` lists every problem for the operator. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      [
+        `Настройки бота содержат ошибки (${problems.length}):`,
+        ...problems.map((problem) => `  • ${problem}`),
+        'Исправьте .env (образец со всеми переменными — .env.example) и запустите снова.',
+      ].join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment into a frozen config, or throws one ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeProblem));
+  return parsed.data;
+}
+
+function describeProblem(issue: z.core.$ZodIssue): string {
+  const name = String(issue.path[0] ?? '?');
+  const doc = Object.hasOwn(variableDocs, name) ? variableDocs[name as EnvName] : undefined;
+  return doc ? `${name}: ${issue.message} — ${doc.fix}` : `${name}: ${issue.message}`;
 }
 
 /**

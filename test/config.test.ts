@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { z } from 'zod';
+import { ConfigError, configSchema, loadConfig, variableDocRegistry, type Documented } from '../src/config.js';
 
 const valid = {
   BOT_TOKEN: '123456789:AAExampleExampleExampleExample',
@@ -95,5 +96,21 @@ describe('loadConfig', () => {
       return;
     }
     throw new Error('expected a ConfigError');
+  });
+});
+
+describe('the configuration schema', () => {
+  it('carries the documentation of every variable on its schema', () => {
+    for (const [name, schema] of Object.entries(configSchema.in.shape)) {
+      const doc = variableDocRegistry.get(schema);
+      expect(doc, `${name} has no documentation`).toBeDefined();
+      for (const [field, text] of Object.entries(doc ?? {})) expect(text, `${name}.${field}`).not.toBe('');
+    }
+  });
+
+  it('does not compile a variable whose schema carries no documentation', () => {
+    // @ts-expect-error a schema that did not go through documented() is not Documented
+    const undocumented: Documented = z.string().optional();
+    expect(variableDocRegistry.get(undocumented)).toBeUndefined();
   });
 });
