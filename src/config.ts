@@ -167,6 +167,12 @@ const envSchema = z.object({
     example: 'postgres://bot:secret@postgres:5432/bot',
     fix: 'формат postgres://пользователь:пароль@хост:5432/база, или удалите переменную для встроенной базы',
   }),
+  DATABASE_POOL_SIZE: documented(positiveInt(10), {
+    meaning: 'Сколько соединений с PostgreSQL держит бот (у управляемой базы бывает лимит соединений)',
+    default: '10',
+    example: '10',
+    fix: 'укажите целое число больше нуля, меньше лимита соединений базы (max_connections)',
+  }),
   CHROMA_URL: documented(optionalUrl(), {
     meaning: 'Сервер Chroma; без неё бот запускает встроенную Chroma в DATA_DIR',
     default: 'встроенная',
@@ -348,6 +354,7 @@ function toConfig(e: Env) {
       historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
     },
     databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
     chromaUrl: e.CHROMA_URL,
     dataDir,
     knowledgeBaseDir: path.resolve(e.KNOWLEDGE_BASE_DIR),

@@ -22,13 +22,13 @@ const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url)
 
 /** Opens DATABASE_URL, or starts the embedded PostgreSQL when it is unset; then applies migrations. */
 export async function openDatabase(
-  options: { readonly databaseUrl: string | undefined; readonly dataDir: string },
+  options: { readonly databaseUrl: string | undefined; readonly dataDir: string; readonly databasePoolSize?: number },
   logger: Logger,
 ): Promise<DatabaseHandle> {
   const embedded = options.databaseUrl ? undefined : await startEmbeddedPostgres(options.dataDir, logger);
   const url = options.databaseUrl ?? embedded!.url;
   try {
-    const handle = await connect(url, logger);
+    const handle = await connect(url, logger, options.databasePoolSize);
     await applyMigrations(handle.db, url, logger);
     return {
       ...handle,
@@ -45,9 +45,9 @@ export async function openDatabase(
 }
 
 /** Connects to a PostgreSQL URL and proves the connection with one query. */
-export async function connect(url: string, logger: Logger): Promise<Omit<DatabaseHandle, 'description'>> {
+export async function connect(url: string, logger: Logger, poolSize = 10): Promise<Omit<DatabaseHandle, 'description'>> {
   const sql = postgres(url, {
-    max: 10,
+    max: poolSize,
     connect_timeout: 10,
     // postgres.js waits up to 20 s before reconnecting after failed connects (the count is shared by
     // the pool), and queries queued on such a connection wait with it: a 2-second restart left turns

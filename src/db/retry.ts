@@ -14,6 +14,7 @@ const transientCodes = new Set([
   '57P01', // admin_shutdown: the server is restarting
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now: starting up
+  '53300', // too_many_connections: another client (kb:index, a second service) holds the free slots
   '08000',
   '08003',
   '08006',
