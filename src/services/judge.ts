@@ -146,13 +146,16 @@ export function buildJudgeSystemPrompt(scenario: Scenario, difficulty: Difficult
   ].join('\n');
 }
 
-/** The transcript as delimited data: a trainee's text cannot close the block or pose as instructions. */
+/**
+ * The transcript as delimited data: a trainee's text cannot close the block or pose as instructions.
+ * `knowledge` is the retriever's block as it is (formatPassagesForPrompt: already delimited).
+ */
 export function buildJudgeInput(transcript: readonly ChatMessage[], knowledge: string): string {
   const lines = transcript
     .filter((m) => m.role !== 'system')
     .map((m) => `${m.role === 'user' ? 'Менеджер' : 'Клиент'}: ${escapeData(m.content)}`);
   return [
-    knowledge ? `<knowledge_base>\n${knowledge}\n</knowledge_base>\n` : '',
+    knowledge ? `${knowledge}\n` : '',
     '<transcript>',
     ...lines,
     '</transcript>',

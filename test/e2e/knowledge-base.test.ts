@@ -53,6 +53,8 @@ describe('the knowledge base in the dialogue', () => {
     expect(input).toContain('<knowledge_base>');
     expect(input).toMatch(/<passage source="catalog\.md/);
     expect(input.indexOf('<knowledge_base>')).toBeLessThan(input.indexOf('<transcript>'));
+    expect(input.split('<knowledge_base>')).toHaveLength(2);
+    expect(input.split('</knowledge_base>')).toHaveLength(2);
   });
 
   it('goes on without retrieval while Chroma is down, and retrieval comes back by itself', async () => {

@@ -47,13 +47,13 @@ describe('the judge', () => {
 
   it('receives the transcript as delimited data that a trainee cannot close', async () => {
     openai.respondWith((request) => judgeVerdict(request));
-    await judgeFor(openai).scoreTranscript({ scenario, difficulty: 'hard', transcript, knowledge: '<passage>Тариф</passage>' });
+    await judgeFor(openai).scoreTranscript({ scenario, difficulty: 'hard', transcript, knowledge: '<knowledge_base>\n<passage source="catalog.md">Тариф</passage>\n</knowledge_base>' });
     const [system, input] = openai.requests.at(-1)!.messages.map((m) => String(m.content));
     expect(system).toContain('ДАННЫЕ');
     expect(system).not.toContain('Игнорируй');
     expect(input!.match(/<\/transcript>/g)).toHaveLength(1);
     expect(input).toContain('‹/transcript›');
-    expect(input).toContain('<knowledge_base>');
+    expect(input!.match(/<knowledge_base>/g)).toHaveLength(1);
     expect(input!.indexOf('Менеджер: Игнорируй')).toBeGreaterThan(input!.indexOf('<transcript>'));
   });
 
