@@ -161,6 +161,12 @@ const envSchema = z.object({
     example: '6000',
     fix: 'укажите целое число',
   }),
+  JUDGE_CONTEXT_TOKENS: documented(positiveInt(32_000), {
+    meaning: 'Окно контекста модели-судьи в токенах: длинный диалог судья видит с начала и с конца, середина пропускается',
+    default: '32000',
+    example: '32000',
+    fix: 'укажите целое число: окно контекста JUDGE_MODEL (для своих моделей часто 8192 или 32768)',
+  }),
   DATABASE_URL: documented(postgresUrl(), {
     meaning: 'PostgreSQL; без неё бот запускает встроенный PostgreSQL в DATA_DIR',
     default: 'встроенный',
@@ -352,6 +358,7 @@ function toConfig(e: Env) {
       judgeModel: e.JUDGE_MODEL ?? e.LLM_MODEL,
       timeoutMs: e.LLM_TIMEOUT_MS,
       historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
+      judgeContextTokens: e.JUDGE_CONTEXT_TOKENS,
     },
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,

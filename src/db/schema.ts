@@ -107,6 +107,8 @@ export const evaluations = pgTable(
     recommendations: jsonb('recommendations').notNull().$type<readonly string[]>(),
     summary: text('summary').notNull().default(''),
     model: text('model').notNull(),
+    /** Messages from the middle of a long dialogue the judge had no room to see. */
+    omittedMessages: integer('omitted_messages').notNull().default(0),
     /** When the trainee was shown the evaluation; null after a crash means "show it again". */
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     createdAt: createdAt(),

@@ -5,6 +5,7 @@ import type { CriterionScoreRecord } from '../db/schema.js';
 import { ModelUnavailableError, type ChatModel } from './llm.js';
 import { PromptLeakDetector } from './prompt-leak.js';
 import type { Difficulty, Scenario } from './scenarios.js';
+import { estimateTokens } from './token-budget.js';
 
 /** What the judge model must answer: validated with zod, sent to the model as JSON schema. */
 export const judgeAnswerSchema = z.strictObject({
@@ -31,6 +32,8 @@ export interface Evaluation {
   readonly recommendations: readonly string[];
   readonly summary: string;
   readonly model: string;
+  /** Messages from the middle of a long dialogue the judge did not see: it had no room for them. */
+  readonly omittedMessages: number;
 }
 
 /** The judge gave no valid verdict (model down, timed out, or invalid output even after a repair). */
@@ -56,7 +59,19 @@ const jsonSchema = (() => {
   return schema;
 })();
 
-export function createJudge(deps: { readonly model: ChatModel; readonly modelName: string; readonly logger: Logger }): Judge {
+export interface JudgeDependencies {
+  readonly model: ChatModel;
+  readonly modelName: string;
+  readonly logger: Logger;
+  /** The judge model's context window, in tokens (JUDGE_CONTEXT_TOKENS). */
+  readonly contextTokens?: number;
+}
+
+/** Room kept for the judge's answer: a verdict over eight criteria with quotes runs to 1.5–2.5k tokens. */
+const answerReserveTokens = 3_000;
+export const defaultJudgeContextTokens = 32_000;
+
+export function createJudge(deps: JudgeDependencies): Judge {
   // Learned once per process: an endpoint that refuses json_schema gets JSON mode from then on.
   let structuredOutput = true;
 
@@ -90,28 +105,88 @@ export function createJudge(deps: { readonly model: ChatModel; readonly modelNam
     },
   };
 
-  async function score({ scenario, difficulty, transcript, knowledge }: Parameters<Judge['scoreTranscript']>[0]): Promise<Evaluation> {
-      const messages: ChatMessage[] = [
-        { role: 'system', content: buildJudgeSystemPrompt(scenario, difficulty) },
-        { role: 'user', content: buildJudgeInput(transcript, knowledge ?? '') },
-      ];
-      const first = await ask(messages);
-      const verdict = validateVerdict(first, scenario);
-      if (verdict.ok) return toEvaluation(verdict.answer, scenario, deps.modelName);
-
-      deps.logger.warn({ problems: verdict.problems }, 'judge answer invalid; asking once to repair it');
-      const repaired = await ask([
-        ...messages,
-        { role: 'assistant', content: first },
-        {
-          role: 'user',
-          content: `Ответ не прошёл проверку: ${verdict.problems.join('; ')}. Пришли исправленный JSON целиком, строго по схеме, без пояснений.`,
-        },
-      ]);
-      const second = validateVerdict(repaired, scenario);
-      if (second.ok) return toEvaluation(second.answer, scenario, deps.modelName);
-      throw new ModelUnavailableError('malformed', `judge answer invalid after repair: ${second.problems.join('; ')}`);
+  async function score(input: Parameters<Judge['scoreTranscript']>[0]): Promise<Evaluation> {
+    const budget = (deps.contextTokens ?? defaultJudgeContextTokens) - answerReserveTokens;
+    try {
+      return await scoreWithin(input, budget);
+    } catch (error) {
+      // Our estimate is deliberately pessimistic, but a tokenizer can still count more: try once with half.
+      if (!(error instanceof ModelUnavailableError) || error.failure !== 'too-long') throw error;
+      deps.logger.warn({ budget }, 'the judge model refused the transcript as too long; retrying with half the budget');
+      return scoreWithin(input, Math.floor(budget / 2));
+    }
   }
+
+  async function scoreWithin(
+    { scenario, difficulty, transcript, knowledge }: Parameters<Judge['scoreTranscript']>[0],
+    budgetTokens: number,
+  ): Promise<Evaluation> {
+    const system = buildJudgeSystemPrompt(scenario, difficulty);
+    const fixedTokens = estimateTokens(system) + estimateTokens(knowledge ?? '') + estimateTokens(judgeInputFrame);
+    // The knowledge passages go first when even they leave no room for the dialogue.
+    const knowledgeFits = fixedTokens < budgetTokens / 2;
+    const fitted = fitTranscript(transcript, budgetTokens - (knowledgeFits ? fixedTokens : estimateTokens(system)));
+    if (fitted.omitted > 0) deps.logger.info({ omitted: fitted.omitted, kept: fitted.kept.length }, 'long dialogue: the judge sees its beginning and end');
+    const messages: ChatMessage[] = [
+      { role: 'system', content: system },
+      { role: 'user', content: buildJudgeInput(fitted.kept, knowledgeFits ? (knowledge ?? '') : '', fitted) },
+    ];
+    const first = await ask(messages);
+    const verdict = validateVerdict(first, scenario);
+    if (verdict.ok) return toEvaluation(verdict.answer, scenario, deps.modelName, fitted.omitted);
+
+    deps.logger.warn({ problems: verdict.problems }, 'judge answer invalid; asking once to repair it');
+    const repaired = await ask([
+      ...messages,
+      { role: 'assistant', content: first },
+      {
+        role: 'user',
+        content: `Ответ не прошёл проверку: ${verdict.problems.join('; ')}. Пришли исправленный JSON целиком, строго по схеме, без пояснений.`,
+      },
+    ]);
+    const second = validateVerdict(repaired, scenario);
+    if (second.ok) return toEvaluation(second.answer, scenario, deps.modelName, fitted.omitted);
+    throw new ModelUnavailableError('malformed', `judge answer invalid after repair: ${second.problems.join('; ')}`);
+  }
+}
+
+/** The dialogue the judge sees: all of it, or its beginning and end with the middle left out. */
+export interface FittedTranscript {
+  readonly kept: readonly ChatMessage[];
+  /** Messages left out between the first `headCount` kept and the rest. */
+  readonly omitted: number;
+  readonly headCount: number;
+}
+
+/**
+ * Fits a dialogue into `budgetTokens`: whole when it fits; otherwise the opening (a quarter of the
+ * budget: greeting, first questions) and as many of the latest messages as the rest holds (the close,
+ * the agreement). Each message stays whole, except one longer than the whole share it would go to.
+ */
+export function fitTranscript(transcript: readonly ChatMessage[], budgetTokens: number): FittedTranscript {
+  const dialogue = transcript.filter((m) => m.role !== 'system');
+  const total = dialogue.reduce((sum, m) => sum + estimateTokens(m.content), 0);
+  if (total <= budgetTokens) return { kept: dialogue, omitted: 0, headCount: dialogue.length };
+  const head = takeWithin(dialogue, Math.floor(budgetTokens / 4));
+  const tailBudget = budgetTokens - head.reduce((sum, m) => sum + estimateTokens(m.content), 0);
+  const tail = takeWithin([...dialogue.slice(head.length)].reverse(), tailBudget).reverse();
+  return { kept: [...head, ...tail], omitted: dialogue.length - head.length - tail.length, headCount: head.length };
+}
+
+function takeWithin(messages: readonly ChatMessage[], budgetTokens: number): ChatMessage[] {
+  const taken: ChatMessage[] = [];
+  let used = 0;
+  for (const message of messages) {
+    const cost = estimateTokens(message.content);
+    if (used + cost > budgetTokens) {
+      // A single huge message is shortened rather than dropped when nothing else was taken yet.
+      if (taken.length === 0 && budgetTokens > 50) taken.push({ ...message, content: `${message.content.slice(0, Math.floor((budgetTokens - 10) * 2.5))} […]` });
+      break;
+    }
+    taken.push(message);
+    used += cost;
+  }
+  return taken;
 }
 
 const judgeRules = [
@@ -150,19 +225,28 @@ export function buildJudgeSystemPrompt(scenario: Scenario, difficulty: Difficult
  * The transcript as delimited data: a trainee's text cannot close the block or pose as instructions.
  * `knowledge` is the retriever's block as it is (formatPassagesForPrompt: already delimited).
  */
-export function buildJudgeInput(transcript: readonly ChatMessage[], knowledge: string): string {
+export function buildJudgeInput(
+  transcript: readonly ChatMessage[],
+  knowledge: string,
+  fitted: Pick<FittedTranscript, 'omitted' | 'headCount'> = { omitted: 0, headCount: transcript.length },
+): string {
   const lines = transcript
     .filter((m) => m.role !== 'system')
     .map((m) => `${m.role === 'user' ? 'Менеджер' : 'Клиент'}: ${escapeData(m.content)}`);
+  if (fitted.omitted > 0) {
+    lines.splice(fitted.headCount, 0, `[… пропущено ${fitted.omitted} реплик из середины диалога: оценивай по тому, что видно …]`);
+  }
   return [
     knowledge ? `${knowledge}\n` : '',
     '<transcript>',
     ...lines,
     '</transcript>',
     '',
-    'Оцени диалог выше по критериям. Ответ — JSON.',
+    judgeInputFrame,
   ].join('\n');
 }
+
+const judgeInputFrame = 'Оцени диалог выше по критериям. Ответ — JSON.';
 
 function escapeData(text: string): string {
   return text.replaceAll('<', '‹').replaceAll('>', '›');
@@ -197,7 +281,7 @@ const withoutLeaks = (items: readonly string[]) => items.filter((item) => !judge
 const leakFree = (text: string) => (judgeLeaks.leaks(text) ? '' : text);
 
 /** The total is computed from the weighted criteria: the model's arithmetic is not trusted. */
-function toEvaluation(answer: JudgeAnswer, scenario: Scenario, model: string): Evaluation {
+function toEvaluation(answer: JudgeAnswer, scenario: Scenario, model: string, omittedMessages: number): Evaluation {
   const criteria = scenario.rubric.map((criterion) => {
     const scored = answer.criteria.find((c) => c.key === criterion.key)!;
     return {
@@ -217,6 +301,7 @@ function toEvaluation(answer: JudgeAnswer, scenario: Scenario, model: string): E
     mistakes: withoutLeaks(answer.mistakes),
     recommendations: withoutLeaks(answer.recommendations),
     summary: leakFree(answer.summary),
+    omittedMessages,
     model,
   };
 }

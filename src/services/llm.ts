@@ -2,8 +2,11 @@ import OpenAI from 'openai';
 import type { Logger } from '../logger.js';
 import type { ChatMessage } from '../db/queries/messages.js';
 
-/** Why the model gave no usable answer. */
-export type ModelFailure = 'timeout' | 'unavailable' | 'rejected' | 'malformed';
+/**
+ * Why the model gave no usable answer. `too-long`: the request exceeded the model's context window
+ * (a 400 like `rejected`, but about the input's size, not about what was asked).
+ */
+export type ModelFailure = 'timeout' | 'unavailable' | 'rejected' | 'malformed' | 'too-long';
 
 /** The model could not answer; the user gets an apology and may simply try again. */
 export class ModelUnavailableError extends Error {
@@ -135,6 +138,9 @@ function toModelError(error: unknown, model: string): ModelUnavailableError {
   if (error instanceof OpenAI.APIConnectionTimeoutError) {
     return new ModelUnavailableError('timeout', `model ${model} did not answer in time`, { cause: error });
   }
+  if (isContextLengthError(error)) {
+    return new ModelUnavailableError('too-long', `model ${model} refused the input as too long: ${error.message}`, { cause: error });
+  }
   if (error instanceof OpenAI.APIError && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 429) {
     return new ModelUnavailableError('rejected', `model ${model} rejected the request (${error.status}): ${error.message}`, {
       cause: error,
@@ -142,4 +148,14 @@ function toModelError(error: unknown, model: string): ModelUnavailableError {
   }
   const reason = error instanceof Error ? error.message : String(error);
   return new ModelUnavailableError('unavailable', `model ${model} is unavailable: ${reason}`, { cause: error });
+}
+
+/**
+ * OpenAI says `context_length_exceeded`; vLLM, llama.cpp and Ollama answer 400 with their own words
+ * ("maximum context length", "exceeds the context window", "too many tokens").
+ */
+function isContextLengthError(error: unknown): error is InstanceType<typeof OpenAI.APIError> {
+  if (!(error instanceof OpenAI.APIError) || (error.status !== 400 && error.status !== 413)) return false;
+  if (error.code === 'context_length_exceeded') return true;
+  return /context length|context window|context_length|maximum context|too many tokens|prompt is too long/i.test(error.message);
 }

@@ -95,4 +95,44 @@ describe('the judge', () => {
       failure: 'unavailable',
     });
   });
+
+  it('fits a long dialogue into a small context: its beginning and end, the middle marked as left out', async () => {
+    const contextTokens = 8_192;
+    const requestTokens = (request: { messages: Array<{ content: unknown }> }) =>
+      Math.ceil(request.messages.reduce((sum, m) => sum + String(m.content).length, 0) / 3);
+    openai.respondWith((request) =>
+      requestTokens(request) > contextTokens
+        ? { status: 400, body: { error: { message: `This model's maximum context length is ${contextTokens} tokens.`, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } } }
+        : judgeVerdict(request, 70),
+    );
+    const long = Array.from({ length: 140 }, (_, i) => ({
+      role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
+      content: `Реплика ${i}: ${'слово '.repeat(680)}`,
+    }));
+    const model = createChatModel({ apiKey: openai.apiKey, baseUrl: openai.baseUrl, timeoutMs: 2000 }, silentLogger);
+    const judge = createJudge({ model, modelName: 'small-model', logger: silentLogger, contextTokens });
+    const evaluation = await judge.scoreTranscript({ scenario, difficulty: 'easy', transcript: long });
+    expect(evaluation.totalScore).toBe(70);
+    expect(evaluation.omittedMessages).toBeGreaterThan(100);
+    const input = String(openai.requests.at(-1)!.messages[1]!.content);
+    expect(input).toContain('Реплика 0:');
+    expect(input).toContain('Реплика 139:');
+    expect(input).toContain(`пропущено ${evaluation.omittedMessages} реплик`);
+    expect(requestTokens(openai.requests.at(-1)!)).toBeLessThanOrEqual(contextTokens);
+  });
+
+  it('tells a context error apart from a format refusal: structured output stays on', async () => {
+    let refusals = 1;
+    openai.respondWith((request) => {
+      if (refusals-- > 0) {
+        return { status: 400, body: { error: { message: 'prompt is too long: 9000 tokens > 8192 maximum', type: 'invalid_request_error', param: null, code: null } } };
+      }
+      return judgeVerdict(request, 64);
+    });
+    const judge = judgeFor(openai);
+    const evaluation = await judge.scoreTranscript({ scenario, difficulty: 'easy', transcript });
+    expect(evaluation.totalScore).toBe(64);
+    await judge.scoreTranscript({ scenario, difficulty: 'easy', transcript });
+    expect(openai.requests.slice(-3).map((r) => r.responseFormat?.type)).toEqual(['json_schema', 'json_schema', 'json_schema']);
+  });
 });

@@ -38,9 +38,9 @@ export async function storeEvaluationAndFinish(
       where id = ${sessionId} and status = 'active'
       returning id
     ), stored as (
-      insert into evaluations (session_id, total_score, criteria, strengths, mistakes, recommendations, summary, model)
+      insert into evaluations (session_id, total_score, criteria, strengths, mistakes, recommendations, summary, model, omitted_messages)
       select id, ${e.totalScore}::int, ${json(e.criteria)}, ${json(e.strengths)}, ${json(e.mistakes)},
-        ${json(e.recommendations)}, ${e.summary ?? ''}::text, ${e.model}::text
+        ${json(e.recommendations)}, ${e.summary ?? ''}::text, ${e.model}::text, ${e.omittedMessages ?? 0}::int
       from finished
       returning session_id
     )

@@ -1,0 +1,1 @@
+ALTER TABLE "evaluations" ADD COLUMN "omitted_messages" integer DEFAULT 0 NOT NULL;
