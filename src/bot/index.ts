@@ -2,7 +2,8 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations, createConversation } from '@grammyjs/conversations';
 import type { I18n } from '@grammyjs/i18n';
 import { sequentialize } from '@grammyjs/runner';
-import { Bot, type Api } from 'grammy';
+import { Bot, type Api, type ApiClientOptions } from 'grammy';
+import type { UserFromGetMe } from 'grammy/types';
 import type { ConversationStore } from '../db/queries/conversation-states.js';
 import { contextConstructor, type BotContext, type BotDependencies, type ConversationContext } from './context.js';
 import { chatFeature } from './features/chat.js';
@@ -14,7 +15,7 @@ import { scenariosFeature, switchScenario, switchScenarioConversation } from './
 import { startFeature } from './features/start.js';
 import { teamFeature } from './features/team.js';
 import { unhandledFeature } from './features/unhandled.js';
-import { errorBoundary, handleBotError } from './handlers/error.js';
+import { handleBotError, handleUpdateError } from './handlers/error.js';
 import { DraftSupport } from './helpers/stream-reply.js';
 import { accessGate } from './middleware/access.js';
 import { logUpdates } from './middleware/logging.js';
@@ -24,13 +25,22 @@ export interface CreateBotOptions extends BotDependencies {
   readonly conversationStore: ConversationStore<never>;
   /** The translations (createI18n), shared with the command menu and start-up recovery. */
   readonly i18n: I18n<BotContext>;
+  /** Who the bot is, when known without asking Telegram (tests, benchmarks); otherwise `bot.init()` asks. */
+  readonly botInfo?: UserFromGetMe;
+  /**
+   * How requests reach the Bot API; by default the network. Tests answer in-process here rather than
+   * with an `api.config` transformer: calls made inside conversations go through an Api of the
+   * plugin's own, built from these client options, which never sees `bot.api`'s transformers.
+   */
+  readonly fetch?: ApiClientOptions['fetch'];
 }
 
 /** Builds the bot: middleware in the order it runs, each feature from its own file. */
 export function createBot(options: CreateBotOptions): Bot<BotContext> {
   const { config } = options;
   const bot = new Bot<BotContext>(config.botToken, {
-    client: { apiRoot: config.telegramApiRoot },
+    botInfo: options.botInfo,
+    client: { apiRoot: config.telegramApiRoot, ...(options.fetch ? { fetch: options.fetch } : {}) },
     ContextConstructor: contextConstructor(options, { drafts: new DraftSupport() }),
   });
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
@@ -39,29 +49,34 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
 
   // Updates of one chat run one after another; different chats run in parallel.
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
-  bot.use(errorBoundary);
-  bot.use(logUpdates);
-  bot.use(i18n);
-  bot.use(accessGate);
-  bot.use(
+
+  // Everything from here on is behind the error boundary: whatever fails ends in handleUpdateError.
+  const guarded = bot.errorBoundary(handleUpdateError);
+  guarded.use(logUpdates);
+  guarded.use(i18n);
+  guarded.use(accessGate);
+  guarded.use(
     conversations<BotContext, ConversationContext>({
-      storage: { type: 'key', version: 1, adapter: options.conversationStore },
+      // Version 2: the flows wait with filtered waits and take their user as an argument; a state
+      // saved by version 1 would not replay, so it is dropped (its buttons then read as outdated).
+      storage: { type: 'key', version: 2, adapter: options.conversationStore },
       plugins: [i18n.middleware() as never],
     }),
   );
-  bot.use(createConversation(switchScenario, switchScenarioConversation));
-  bot.use(createConversation(createInvite, createInviteConversation));
+  guarded.use(createConversation(switchScenario, switchScenarioConversation));
+  guarded.use(createConversation(createInvite, createInviteConversation));
 
-  bot.use(startFeature);
-  bot.use(scenariosFeature);
-  bot.use(finishFeature);
-  bot.use(historyFeature);
-  bot.use(teamFeature);
-  bot.use(inviteFeature);
-  bot.use(hintFeature);
-  bot.use(chatFeature);
-  bot.use(unhandledFeature);
+  guarded.use(startFeature);
+  guarded.use(scenariosFeature);
+  guarded.use(finishFeature);
+  guarded.use(historyFeature);
+  guarded.use(teamFeature);
+  guarded.use(inviteFeature);
+  guarded.use(hintFeature);
+  guarded.use(chatFeature);
+  guarded.use(unhandledFeature);
 
+  // What escapes the boundary (sequentialize, or the boundary's own handler failing) ends here.
   bot.catch(handleBotError);
   return bot;
 }

@@ -4,11 +4,28 @@ import type { ScenarioCatalog } from '../services/scenarios.js';
 import type { TeamService } from '../services/team.js';
 import type { TrainingService } from '../services/training.js';
 
+/**
+ * What handlers use of the training domain. A structural slice of TrainingService (whose private
+ * state would make the class itself nominal), so that handler tests can hand in a fake of just this.
+ */
+export type BotTraining = Pick<
+  TrainingService,
+  | 'start'
+  | 'active'
+  | 'abandon'
+  | 'playTurn'
+  | 'markReplyDelivered'
+  | 'finish'
+  | 'markEvaluationDelivered'
+  | 'recentDialogue'
+  | 'history'
+>;
+
 /** The domain services handlers reach through `ctx.services`. */
 export interface BotServices {
   readonly access: AccessService;
   readonly scenarios: ScenarioCatalog;
-  readonly training: TrainingService;
+  readonly training: BotTraining;
   readonly team: TeamService;
   /** Absent when the knowledge base is off. */
   readonly hints: HintService | undefined;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeCallback, encodeCallback } from '../../src/bot/helpers/callback-data.js';
+import { decodeCallback, encodeCallback, type CallbackAction } from '../../src/bot/helpers/callback-data.js';
 import { escapeHtml } from '../../src/bot/helpers/html.js';
 import { splitMessage } from '../../src/bot/helpers/split-message.js';
 import { estimateTokens, fitHistoryToBudget } from '../../src/services/token-budget.js';
@@ -34,11 +34,16 @@ describe('splitMessage', () => {
 });
 
 describe('callback data', () => {
-  it('round-trips every action and fits 64 bytes', () => {
-    const actions = [
-      { type: 'scenario', key: 'cold-call' } as const,
-      { type: 'difficulty', key: 'price-objection', difficulty: 'hard' } as const,
-    ];
+  const actions: CallbackAction[] = [
+    { type: 'scenario', key: 'cold-call' },
+    { type: 'difficulty', key: 'price-objection', difficulty: 'hard' },
+    { type: 'switch-scenario', answer: 'yes' },
+    { type: 'switch-scenario', answer: 'no' },
+    { type: 'invite-option', index: 0 },
+    { type: 'invite-option', index: 9 },
+  ];
+
+  it('round-trips every kind of button and fits 64 bytes', () => {
     for (const action of actions) {
       const data = encodeCallback(action);
       expect(Buffer.byteLength(data)).toBeLessThanOrEqual(64);
@@ -46,8 +51,39 @@ describe('callback data', () => {
     }
   });
 
+  it('keeps the strings earlier versions sent, so that buttons already in chats still work', () => {
+    expect(actions.map(encodeCallback)).toEqual(['sc:cold-call', 'sd:price-objection:hard', 'switch:yes', 'switch:no', 'invite:0', 'invite:9']);
+  });
+
+  it('round-trips any scenario key a scenario file may have', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z0-9]+(?:-[a-z0-9]+)*$/), fc.constantFrom('easy', 'medium', 'hard' as const), (key, difficulty) => {
+        fc.pre(key.length <= 50);
+        for (const action of [{ type: 'scenario', key }, { type: 'difficulty', key, difficulty }] as const) {
+          expect(decodeCallback(encodeCallback(action))).toEqual(action);
+        }
+      }),
+    );
+  });
+
   it('rejects forged or outdated data', () => {
-    for (const data of ['', 'sc:', 'sd:cold-call:insane', 'sc:../../etc', 'xx:cold-call', 'sc:cold-call:extra:parts', 'sd:a:easy:1']) {
+    for (const data of [
+      '',
+      'sc:',
+      'sd:cold-call:insane',
+      'sc:../../etc',
+      'xx:cold-call',
+      'sc:cold-call:extra:parts',
+      'sd:a:easy:1',
+      'switch:maybe',
+      'switch:yes:no',
+      'switch',
+      'invite:',
+      'invite:10',
+      'invite:-1',
+      'invite:1.5',
+      'invite:1:2',
+    ]) {
       expect(decodeCallback(data)).toBeUndefined();
     }
   });

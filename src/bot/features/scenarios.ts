@@ -1,14 +1,15 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { Composer, InlineKeyboard } from 'grammy';
+import type { UserId } from '../../db/ids.js';
 import { ActiveSessionExistsError } from '../../db/queries/sessions.js';
 import { difficultyLevels, type Difficulty, type Scenario, type ScenarioCatalog } from '../../services/scenarios.js';
 import type { AuthedContext, BotContext, ConversationContext } from '../context.js';
 import { decodeCallback, encodeCallback } from '../helpers/callback-data.js';
+import { removeButtons } from '../helpers/keyboard.js';
+import { outside } from '../helpers/outside.js';
 import { isAuthed } from '../middleware/access.js';
 
 export const switchScenarioConversation = 'switch-scenario';
-const switchYes = 'switch:yes';
-const switchNo = 'switch:no';
 
 const composer = new Composer<BotContext>();
 const feature = composer.chatType('private').filter(isAuthed);
@@ -18,27 +19,42 @@ feature.command('scenarios', (ctx) => showScenarioMenu(ctx));
 feature.on('callback_query:data', async (ctx, next) => {
   const action = decodeCallback(ctx.callbackQuery.data);
   if (!action) return next();
-  const scenario = ctx.services.scenarios.find(action.key);
-  if (!scenario) {
-    await ctx.answerCallbackQuery({ text: ctx.t('menu-outdated'), show_alert: true });
-    return;
-  }
-  await ctx.answerCallbackQuery();
   switch (action.type) {
-    case 'scenario':
+    case 'scenario': {
+      const scenario = await pressedScenario(ctx, action.key);
+      if (!scenario) return;
       await ctx.reply(ctx.t('menu-choose-difficulty', { title: scenario.title, description: scenario.description }), {
         reply_markup: difficultyKeyboard(scenario),
       });
       return;
-    case 'difficulty':
-      await beginTraining(ctx, scenario, action.difficulty);
+    }
+    case 'difficulty': {
+      const scenario = await pressedScenario(ctx, action.key);
+      if (scenario) await beginTraining(ctx, scenario, action.difficulty);
       return;
+    }
+    case 'switch-scenario':
+    case 'invite-option':
+      // The answer to a question that is no longer open (it was left, or already answered):
+      // the catch-all says the buttons are outdated.
+      return next();
     default: {
       const unreachable: never = action;
       throw new Error(`unhandled action ${JSON.stringify(unreachable)}`);
     }
   }
 });
+
+/** The scenario a pressed menu button names, the button answered; undefined (with an alert) when it is gone. */
+async function pressedScenario(ctx: BotContext, key: string): Promise<Scenario | undefined> {
+  const scenario = ctx.services.scenarios.find(key);
+  if (!scenario) {
+    await ctx.answerCallbackQuery({ text: ctx.t('menu-outdated'), show_alert: true });
+    return undefined;
+  }
+  await ctx.answerCallbackQuery();
+  return scenario;
+}
 
 /** The scenario menu: one button per scenario. Used by /start and /scenarios. */
 export async function showScenarioMenu(ctx: BotContext): Promise<void> {
@@ -65,21 +81,18 @@ function difficultyKeyboard(scenario: Scenario): InlineKeyboard {
 }
 
 async function beginTraining(ctx: BotContext & Pick<AuthedContext, 'user'>, scenario: Scenario, difficulty: Difficulty): Promise<void> {
+  const request: SwitchScenarioRequest = { userId: ctx.user.id, scenarioKey: scenario.key, difficulty };
   const active = await ctx.services.training.active(ctx.user.id);
   if (active) {
-    await ctx.conversation.enter(switchScenarioConversation, scenario.key, difficulty);
+    await ctx.conversation.enter(switchScenarioConversation, request);
     return;
   }
-  await startAndGreet(ctx, ctx.user.id, scenario, difficulty);
+  await startAndGreet(ctx, request);
 }
 
-async function startAndGreet(
-  ctx: BotContext | ConversationContext,
-  userId: AuthedContext['user']['id'],
-  scenario: Scenario,
-  difficulty: Difficulty,
-  training: BotContext['services']['training'] = (ctx as BotContext).services.training,
-): Promise<void> {
+async function startAndGreet(ctx: BotContext, { userId, scenarioKey, difficulty }: SwitchScenarioRequest): Promise<void> {
+  const { training, scenarios } = ctx.services;
+  const scenario = scenarios.get(scenarioKey);
   try {
     const started = await training.start(userId, scenario.key, difficulty);
     await ctx.reply(ctx.t('session-started', { title: scenario.title, difficulty: scenario.difficulties[difficulty].label }));
@@ -91,6 +104,13 @@ async function startAndGreet(
   }
 }
 
+/** Who picked which scenario: the conversation's argument, fixed when it is entered (it must be JSON). */
+export interface SwitchScenarioRequest {
+  readonly userId: UserId;
+  readonly scenarioKey: string;
+  readonly difficulty: Difficulty;
+}
+
 /**
  * Asked when a trainee picks a scenario while another is running: abandon it, or keep going.
  * Anything other than the two buttons leaves the question and is handled as usual.
@@ -98,38 +118,34 @@ async function startAndGreet(
 export async function switchScenario(
   conversation: Conversation<BotContext, ConversationContext>,
   ctx: ConversationContext,
-  scenarioKey: string,
-  difficulty: Difficulty,
+  request: SwitchScenarioRequest,
 ): Promise<void> {
-  const current = await conversation.external(async (outer) => {
-    const active = await outer.services.training.active(outer.user!.id);
-    return active ? { title: active.scenario.title } : undefined;
+  const titles = await outside(conversation, async (outer) => {
+    const active = await outer.services.training.active(request.userId);
+    return { current: active?.scenario.title, next: outer.services.scenarios.find(request.scenarioKey)?.title };
   });
-  const next = await conversation.external((outer) => outer.services.scenarios.find(scenarioKey)?.title);
-  if (!next) return;
-  if (current) {
-    await ctx.reply(ctx.t('session-switch-confirm', { title: current.title, newTitle: next }), {
-      reply_markup: new InlineKeyboard().text(ctx.t('button-switch-yes'), switchYes).text(ctx.t('button-switch-no'), switchNo),
+  if (!titles.next) return;
+  if (titles.current) {
+    const current = titles.current;
+    const abandon = encodeCallback({ type: 'switch-scenario', answer: 'yes' });
+    const keep = encodeCallback({ type: 'switch-scenario', answer: 'no' });
+    await ctx.reply(ctx.t('session-switch-confirm', { title: current, newTitle: titles.next }), {
+      reply_markup: new InlineKeyboard().text(ctx.t('button-switch-yes'), abandon).text(ctx.t('button-switch-no'), keep),
     });
-    const answer = await conversation.wait();
-    const data = answer.callbackQuery?.data;
-    if (data !== switchYes && data !== switchNo) {
-      await conversation.halt({ next: true });
-      return;
-    }
+    const answer = await conversation.waitForCallbackQuery([abandon, keep], {
+      // A text is a turn of the running training, a command runs, another button does what it does.
+      otherwise: () => conversation.halt({ next: true }),
+    });
     await answer.answerCallbackQuery();
-    await answer.editMessageReplyMarkup({ reply_markup: undefined }).catch(() => undefined);
-    if (data === switchNo) {
-      await answer.reply(ctx.t('session-switch-kept', { title: current.title }));
+    await removeButtons(answer);
+    if (answer.callbackQuery.data === keep) {
+      await answer.reply(ctx.t('session-switch-kept', { title: current }));
       return;
     }
-    const abandoned = await conversation.external((outer) => outer.services.training.abandon(outer.user!.id));
-    if (abandoned) await answer.reply(ctx.t('session-abandoned', { title: current.title }));
+    const abandoned = await outside(conversation, (outer) => outer.services.training.abandon(request.userId));
+    if (abandoned) await answer.reply(ctx.t('session-abandoned', { title: current }));
   }
-  await conversation.external(async (outer) => {
-    const scenario = outer.services.scenarios.get(scenarioKey);
-    await startAndGreet(outer, outer.user!.id, scenario, difficulty);
-  });
+  await outside(conversation, (outer) => startAndGreet(outer, request));
 }
 
 export const scenariosFeature = composer;

@@ -1,4 +1,4 @@
-import { GrammyError, HttpError, type BotError, type NextFunction } from 'grammy';
+import { GrammyError, HttpError, type BotError } from 'grammy';
 import { isTransientDatabaseError } from '../../db/retry.js';
 import { JudgeUnavailableError } from '../../services/judge.js';
 import { ModelUnavailableError } from '../../services/llm.js';
@@ -7,18 +7,15 @@ import type { ErrorKind } from '../../metrics.js';
 import type { BotContext } from '../context.js';
 
 /**
- * The one place errors from features end: a short message in the user's language and one precise
- * log line. The bot keeps running.
+ * The handler of the bot's error boundary (`bot.errorBoundary` in index.ts), where every error from
+ * the middleware and features ends: one precise log line and a short message in the user's
+ * language. The update is done with; the bot keeps running.
  */
-export async function errorBoundary(ctx: BotContext, next: NextFunction): Promise<void> {
-  try {
-    await next();
-  } catch (error) {
-    await reportError(ctx, error);
-  }
+export async function handleUpdateError(error: BotError<BotContext>): Promise<void> {
+  await reportError(error.ctx, error.error);
 }
 
-/** For errors that escape the boundary (it failed itself): the runner must never stop. */
+/** For `bot.catch`: errors that escape the boundary (it failed itself). The runner must never stop. */
 export function handleBotError(error: BotError<BotContext>): void {
   error.ctx.logger.error({ err: error.error }, 'unhandled error outside the error boundary');
 }
@@ -32,6 +29,7 @@ async function reportError(ctx: BotContext, error: unknown): Promise<void> {
   ctx.logger[level]({ err: error, updateType: updateTypeOf(ctx), userId: ctx.user?.id }, describe(error));
   if (!ctx.chat || !key) return;
   try {
+    // Only stops the button's spinner (it stops by itself after a while); the apology matters more.
     if (ctx.callbackQuery) await ctx.answerCallbackQuery().catch(() => undefined);
     await ctx.reply(ctx.t(key));
   } catch (replyError) {

@@ -1,4 +1,5 @@
 import { GrammyError } from 'grammy';
+import type { Chat } from 'grammy/types';
 import type { BotContext } from '../context.js';
 import { splitMessage, telegramTextLimit } from './split-message.js';
 
@@ -24,10 +25,10 @@ const draftEveryMs = 350;
  * otherwise — then sends the final text as plain messages (no parse mode: every character arrives as written).
  */
 export async function streamReply(
-  ctx: BotContext,
+  ctx: BotContext & { readonly chat: Chat },
   generate: (onText: (textSoFar: string) => void) => Promise<string | undefined>,
 ): Promise<void> {
-  const chatId = ctx.chat!.id;
+  const chatId = ctx.chat.id;
   const drafts = ctx.runtime.drafts;
   const draftId = Math.floor(Math.random() * 2_000_000_000) + 1;
   let lastDraftAt = 0;

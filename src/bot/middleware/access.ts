@@ -23,7 +23,7 @@ export async function accessGate(ctx: BotContext, next: NextFunction): Promise<v
   );
   if (!decision.admitted) {
     ctx.logger.info({ telegramId: from.id, reason: decision.reason }, 'access refused');
-    await refuse(ctx, decision.reason);
+    await refuse(ctx, from.id, decision.reason);
     return;
   }
   ctx.user = decision.user;
@@ -43,9 +43,13 @@ function inviteCodeOf(ctx: BotContext): string | undefined {
   return match?.[1];
 }
 
-async function refuse(ctx: BotContext, reason: Extract<AccessDecision, { admitted: false }>['reason']): Promise<void> {
+async function refuse(
+  ctx: BotContext,
+  telegramId: number,
+  reason: Extract<AccessDecision, { admitted: false }>['reason'],
+): Promise<void> {
   const key = reason === 'not-allowed' ? 'access-refused' : `access-${reason}`;
-  const text = ctx.t(key, { telegramId: String(ctx.from!.id) });
+  const text = ctx.t(key, { telegramId: String(telegramId) });
   if (ctx.callbackQuery) await ctx.answerCallbackQuery({ text: text.slice(0, 200), show_alert: true });
   else await ctx.reply(text);
 }

@@ -1,0 +1,337 @@
+import type { BotServices, BotTraining } from '../../src/bot/services.js';
+import type { SessionId, TelegramId, UserId } from '../../src/db/ids.js';
+import type { StoredEvaluation } from '../../src/db/queries/evaluations.js';
+import type { Invite } from '../../src/db/queries/invites.js';
+import { ActiveSessionExistsError, type SessionSummary, type TrainingSession } from '../../src/db/queries/sessions.js';
+import type { ScoreStats, TraineeResults } from '../../src/db/queries/stats.js';
+import type { TelegramProfile, User, UserRole } from '../../src/db/queries/users.js';
+import type { AccessDecision, AccessService } from '../../src/services/access.js';
+import type { HintPassage, HintService } from '../../src/services/hints.js';
+import { ScenarioNotFoundError, type Difficulty, type Scenario, type ScenarioCatalog } from '../../src/services/scenarios.js';
+import type { TeamService } from '../../src/services/team.js';
+import type { ActiveTraining, FinishResult, TurnResult } from '../../src/services/training.js';
+
+/** One call a fake received, in order, for assertions. */
+export interface Call<M extends string = string> {
+  readonly method: M;
+  readonly args: readonly unknown[];
+}
+
+// ——— Scenarios ———
+
+function scenario(key: string, title: string, description: string, openingLine: string): Scenario {
+  const level = (label: string) => ({ label, behaviour: `${label} клиент` });
+  return {
+    key,
+    title,
+    description,
+    persona: {
+      name: 'Игорь',
+      role: 'директор',
+      company: 'Сеть салонов',
+      situation: 'выбирает CRM',
+      mood: 'занят',
+      goals: ['сэкономить время'],
+      hiddenNeeds: ['отчёты для владельца'],
+      objections: ['дорого'],
+      agreeWhen: ['покажут выгоду'],
+      speechStyle: 'коротко',
+      openingLine,
+    },
+    difficulties: { easy: level('Лёгкий'), medium: level('Средний'), hard: level('Сложный') },
+    rubric: [
+      { key: 'contact', title: 'Установление контакта', weight: 50, good: 'представился' },
+      { key: 'needs', title: 'Выявление потребностей', weight: 50, good: 'задал вопросы' },
+    ],
+  };
+}
+
+export const coldCall = scenario('cold-call', 'Холодный звонок', 'Первый звонок директору сети салонов.', 'Алло, слушаю. Кто это?');
+export const upsell = scenario('upsell', 'Расширение тарифа', 'Клиент на базовом тарифе, ему тесно.', 'Здравствуйте, у нас вопрос по тарифу.');
+
+export function scenarioCatalog(scenarios: readonly Scenario[] = [coldCall, upsell]): ScenarioCatalog {
+  const byKey = new Map(scenarios.map((s) => [s.key, s]));
+  return {
+    all: scenarios,
+    find: (key) => byKey.get(key),
+    get: (key) => {
+      const found = byKey.get(key);
+      if (!found) throw new ScenarioNotFoundError(key);
+      return found;
+    },
+  };
+}
+
+// ——— Access ———
+
+/** Admits the users it was told about (and newcomers with a known invite code); refuses everyone else. */
+export class FakeAccess implements AccessService {
+  readonly calls: Array<Call<'admit'>> = [];
+  /** What a stranger is told. */
+  refusal: Extract<AccessDecision, { admitted: false }>['reason'] = 'not-allowed';
+  /** Invite codes that admit a newcomer, with the role they give. */
+  readonly invites = new Map<string, UserRole>();
+  private failure: Error | undefined;
+  private readonly users = new Map<TelegramId, User>();
+  private nextId = 1;
+
+  /** Registers a user the gate admits. */
+  allow(telegramId: number, options: { role?: UserRole; firstName?: string } = {}): User {
+    const user: User = {
+      id: this.nextId++ as UserId,
+      telegramId: telegramId as TelegramId,
+      username: null,
+      firstName: options.firstName ?? null,
+      lastName: null,
+      languageCode: 'ru',
+      role: options.role ?? 'trainee',
+      createdAt: new Date('2030-01-01T00:00:00Z'),
+    };
+    this.users.set(user.telegramId, user);
+    return user;
+  }
+
+  /** The next admit fails with `error` (the database is down, say). */
+  failNext(error: Error): void {
+    this.failure = error;
+  }
+
+  async admit(profile: TelegramProfile, inviteCode?: string): Promise<AccessDecision> {
+    this.calls.push({ method: 'admit', args: [profile, inviteCode] });
+    if (this.failure) {
+      const error = this.failure;
+      this.failure = undefined;
+      throw error;
+    }
+    const known = this.users.get(profile.telegramId);
+    if (known) return { admitted: true, user: known };
+    const role = inviteCode === undefined ? undefined : this.invites.get(inviteCode);
+    if (role) return { admitted: true, user: this.allow(profile.telegramId, { role, firstName: profile.firstName ?? undefined }), joinedByInvite: true };
+    return { admitted: false, reason: this.refusal };
+  }
+}
+
+// ——— Training ———
+
+type TrainingMethod = keyof BotTraining;
+
+interface FakeSession {
+  readonly training: ActiveTraining;
+  readonly turns: string[];
+}
+
+/** A verdict as the training service stores it (the bot shows the stored evaluation). */
+export type Verdict = Omit<StoredEvaluation, 'id' | 'sessionId' | 'deliveredAt' | 'createdAt'>;
+
+export const defaultEvaluation: Verdict = {
+  totalScore: 70,
+  criteria: [
+    { key: 'contact', title: 'Установление контакта', weight: 50, score: 80, evidence: '«Добрый день, меня зовут Анна»', comment: '' },
+    { key: 'needs', title: 'Выявление потребностей', weight: 50, score: 60, evidence: '', comment: '' },
+  ],
+  strengths: ['Представилась и назвала компанию'],
+  mistakes: ['«Это недорого» — цена не названа'],
+  recommendations: ['Спросите, сколько у клиента салонов'],
+  summary: 'Хорошее начало, но потребности не выяснены.',
+  model: 'judge-model',
+  omittedMessages: 0,
+};
+
+/**
+ * The training domain in memory: sessions start and end, turns are kept, the client and the judge
+ * answer what the test scripts. Every call is recorded in `calls`.
+ */
+export class FakeTraining implements BotTraining {
+  readonly calls: Array<Call<TrainingMethod>> = [];
+  /** The client's answer to a trainee's turn; `onText` sees it as it "streams". */
+  client: (text: string) => string | Promise<string> = (text) => `Клиент отвечает на: ${text}`;
+  /** The judge's verdict on a session; throw from it to make the judge fail. */
+  judge: (training: ActiveTraining, turns: readonly string[]) => Verdict | Promise<Verdict> = () => defaultEvaluation;
+  /** What /history lists, newest first. */
+  historyRows: Array<SessionSummary & { scenarioTitle: string }> = [];
+  /** The dialogue /hint looks up. */
+  dialogue = '';
+  /** The ids of the opening lines `start` stored, to be marked delivered. */
+  readonly openingLineIds: number[] = [];
+  private readonly sessions = new Map<UserId, FakeSession>();
+  private readonly failures = new Map<TrainingMethod, Error>();
+  private nextId = 100;
+
+  constructor(private readonly scenarios: ScenarioCatalog) {}
+
+  /** The next call of `method` fails with `error`. */
+  failNext(method: TrainingMethod, error: Error): void {
+    this.failures.set(method, error);
+  }
+
+  /** A running session, as if the trainee had started it before. */
+  givenActive(userId: UserId, scenarioKey: string, difficulty: Difficulty = 'easy', turns: string[] = []): ActiveTraining {
+    const training = { session: this.session(userId, scenarioKey, difficulty), scenario: this.scenarios.get(scenarioKey) };
+    this.sessions.set(userId, { training, turns });
+    return training;
+  }
+
+  /** The user's running session now, without recording a call. */
+  activeOf(userId: UserId): ActiveTraining | undefined {
+    return this.sessions.get(userId)?.training;
+  }
+
+  callsOf(method: TrainingMethod): Array<readonly unknown[]> {
+    return this.calls.filter((call) => call.method === method).map((call) => call.args);
+  }
+
+  async start(userId: UserId, scenarioKey: string, difficulty: Difficulty) {
+    this.record('start', userId, scenarioKey, difficulty);
+    const active = this.sessions.get(userId);
+    if (active) throw new ActiveSessionExistsError(active.training.session);
+    const training = this.givenActive(userId, scenarioKey, difficulty);
+    const openingLineId = this.nextId++;
+    this.openingLineIds.push(openingLineId);
+    return { ...training, openingLine: training.scenario.persona.openingLine, openingLineId };
+  }
+
+  async active(userId: UserId): Promise<ActiveTraining | undefined> {
+    this.record('active', userId);
+    return this.sessions.get(userId)?.training;
+  }
+
+  async abandon(userId: UserId): Promise<boolean> {
+    this.record('abandon', userId);
+    return this.sessions.delete(userId);
+  }
+
+  async playTurn(input: Parameters<BotTraining['playTurn']>[0]): Promise<TurnResult> {
+    this.record('playTurn', { userId: input.userId, text: input.text, telegramMessageId: input.telegramMessageId });
+    const running = this.sessions.get(input.userId);
+    if (!running) return { kind: 'no-session' };
+    running.turns.push(input.text);
+    const reply = await this.client(input.text);
+    input.onText?.(reply);
+    return { kind: 'answered', reply, replyId: this.nextId++ };
+  }
+
+  async markReplyDelivered(replyId: number): Promise<void> {
+    this.record('markReplyDelivered', replyId);
+  }
+
+  async finish(userId: UserId): Promise<FinishResult> {
+    this.record('finish', userId);
+    const running = this.sessions.get(userId);
+    if (!running) return { kind: 'no-session' };
+    if (running.turns.length === 0) return { kind: 'nothing-said', training: running.training };
+    // As the real service: a failing judge leaves the session open.
+    const evaluation = await this.judge(running.training, running.turns);
+    this.sessions.delete(userId);
+    const stored: StoredEvaluation = {
+      ...evaluation,
+      id: this.nextId++,
+      sessionId: running.training.session.id,
+      deliveredAt: null,
+      createdAt: new Date('2030-01-01T10:00:00Z'),
+    };
+    return { kind: 'finished', training: running.training, evaluation: stored };
+  }
+
+  async markEvaluationDelivered(sessionId: TrainingSession['id']): Promise<void> {
+    this.record('markEvaluationDelivered', sessionId);
+  }
+
+  async recentDialogue(sessionId: TrainingSession['id']): Promise<string> {
+    this.record('recentDialogue', sessionId);
+    return this.dialogue;
+  }
+
+  async history(userId: UserId, limit = 10) {
+    this.record('history', userId, limit);
+    return this.historyRows.slice(0, limit);
+  }
+
+  private session(userId: UserId, scenarioKey: string, difficulty: Difficulty): TrainingSession {
+    return {
+      id: this.nextId++ as SessionId,
+      userId,
+      scenarioKey,
+      difficulty,
+      status: 'active',
+      startedAt: new Date('2030-01-01T09:00:00Z'),
+      finishedAt: null,
+      finishRequestedAt: null,
+    };
+  }
+
+  private record(method: TrainingMethod, ...args: unknown[]): void {
+    this.calls.push({ method, args });
+    const failure = this.failures.get(method);
+    if (failure) {
+      this.failures.delete(method);
+      throw failure;
+    }
+  }
+}
+
+// ——— Team ———
+
+/** Invites expire this long after this fixed moment, so that the text with the date is stable. */
+export const inviteClock = new Date('2030-01-01T09:00:00Z');
+
+export class FakeTeam implements TeamService {
+  readonly calls: Array<Call<keyof TeamService>> = [];
+  stats: ScoreStats & { byScenario: Array<ScoreStats & { scenarioKey: string }> } = { count: 0, average: 0, best: 0, last: 0, byScenario: [] };
+  results: TraineeResults[] = [];
+  inviteCode = 'Invite-Code-42';
+
+  async userStats(userId: UserId) {
+    this.calls.push({ method: 'userStats', args: [userId] });
+    return this.stats;
+  }
+
+  async teamResults(): Promise<TraineeResults[]> {
+    this.calls.push({ method: 'teamResults', args: [] });
+    return this.results;
+  }
+
+  async createInvite(input: { createdBy: UserId; role: UserRole; maxUses: number; days: number }): Promise<Invite> {
+    this.calls.push({ method: 'createInvite', args: [input] });
+    return {
+      code: this.inviteCode,
+      createdBy: input.createdBy,
+      role: input.role,
+      maxUses: input.maxUses,
+      uses: 0,
+      expiresAt: new Date(inviteClock.getTime() + input.days * 86_400_000),
+      createdAt: inviteClock,
+    };
+  }
+}
+
+// ——— Hints ———
+
+export class FakeHints implements HintService {
+  readonly queries: string[] = [];
+  /** What the knowledge base finds; an Error is thrown instead. */
+  answer: HintPassage | undefined | Error = undefined;
+
+  async bestPassage(query: string): Promise<HintPassage | undefined> {
+    this.queries.push(query);
+    if (this.answer instanceof Error) throw this.answer;
+    return this.answer;
+  }
+}
+
+export interface FakeServices extends BotServices {
+  readonly access: FakeAccess;
+  readonly training: FakeTraining;
+  readonly team: FakeTeam;
+  readonly hints: FakeHints | undefined;
+}
+
+export function fakeServices(options: { scenarios?: readonly Scenario[]; hints?: boolean } = {}): FakeServices {
+  const scenarios = scenarioCatalog(options.scenarios);
+  return {
+    access: new FakeAccess(),
+    scenarios,
+    training: new FakeTraining(scenarios),
+    team: new FakeTeam(),
+    hints: options.hints === false ? undefined : new FakeHints(),
+  };
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { JudgeUnavailableError } from '../../src/services/judge.js';
+import { ModelUnavailableError } from '../../src/services/llm.js';
+import { defaultEvaluation } from './fakes.js';
+import { createHarness } from './harness.js';
+
+function inTraining(turns: string[] = ['Добрый день, меня зовут Анна']) {
+  const bot = createHarness();
+  const user = bot.services.access.allow(7001);
+  const active = bot.services.training.givenActive(user.id, 'cold-call', 'medium', turns);
+  return { bot, user, active, anna: bot.user(7001), training: bot.services.training };
+}
+
+describe('/finish', () => {
+  it('judges the dialogue and shows the evaluation, score first, as HTML', async () => {
+    const { anna, user, active, training } = inTraining();
+
+    const reaction = await anna.send('/finish');
+
+    expect(reaction.methods).toEqual(['sendMessage', 'sendChatAction', 'sendMessage']);
+    expect(reaction.texts[0]).toBe('Оцениваю диалог, это займёт до минуты…');
+    expect(reaction.messages[1]?.parse_mode).toBe('HTML');
+    expect(reaction.texts[1]).toBe(
+      [
+        '<b>70/100</b>',
+        '«Холодный звонок», уровень: Средний',
+        '',
+        'Хорошее начало, но потребности не выяснены.',
+        '',
+        '<b>Критерии</b>',
+        '• Установление контакта: <b>80</b>/100\n   <i>«Добрый день, меня зовут Анна»</i>',
+        '• Выявление потребностей: <b>60</b>/100',
+        '',
+        '<b>Сильные стороны</b>',
+        '• Представилась и назвала компанию',
+        '',
+        '<b>Ошибки</b>',
+        '• «Это недорого» — цена не названа',
+        '',
+        '<b>Рекомендации</b>',
+        '• Спросите, сколько у клиента салонов',
+        '',
+        'Новая тренировка: /scenarios · История: /history',
+      ].join('\n'),
+    );
+    expect(training.callsOf('finish')).toEqual([[user.id]]);
+    expect(training.callsOf('markEvaluationDelivered')).toEqual([[active.session.id]]);
+    expect(training.activeOf(user.id)).toBeUndefined();
+  });
+
+  it('escapes what the judge wrote, so that it cannot break the markup', async () => {
+    const { anna, training } = inTraining();
+    training.judge = () => ({ ...defaultEvaluation, strengths: ['Сказала <b>главное</b> & по делу'] });
+
+    const reaction = await anna.send('/finish');
+
+    expect(reaction.texts[1]).toContain('• Сказала &lt;b&gt;главное&lt;/b&gt; &amp; по делу');
+  });
+
+  it('without a running training, says there is nothing to finish', async () => {
+    const bot = createHarness();
+    bot.services.access.allow(7001);
+
+    const reaction = await bot.user(7001).send('/finish');
+
+    expect(reaction.texts).toEqual(['Завершать нечего: активной тренировки нет. Начать новую: /scenarios']);
+    expect(bot.services.training.callsOf('finish')).toEqual([]);
+  });
+
+  it('when the trainee has not said anything yet, there is nothing to judge', async () => {
+    const { anna, user, training } = inTraining([]);
+
+    const reaction = await anna.send('/finish');
+
+    expect(reaction.texts).toEqual([
+      'Оцениваю диалог, это займёт до минуты…',
+      'В тренировке «Холодный звонок» вы ещё ничего не написали клиенту, оценивать нечего.\n' +
+        'Ответьте клиенту или выберите другой сценарий: /scenarios',
+    ]);
+    expect(training.activeOf(user.id)).toBeDefined();
+  });
+
+  it('when the judge is unavailable, says so and keeps the training open for another /finish', async () => {
+    const { anna, user, training } = inTraining();
+    training.judge = () => {
+      throw new JudgeUnavailableError(new ModelUnavailableError('unavailable', '503 from the model'));
+    };
+
+    const failed = await anna.send('/finish');
+
+    expect(failed.texts).toEqual([
+      'Оцениваю диалог, это займёт до минуты…',
+      'Не удалось получить оценку: сервис ИИ сейчас недоступен.\nТренировка не закрыта — повторите /finish через минуту.',
+    ]);
+    expect(training.activeOf(user.id)?.scenario.key).toBe('cold-call');
+    expect(training.callsOf('markEvaluationDelivered')).toEqual([]);
+
+    training.judge = () => ({ ...defaultEvaluation, totalScore: 55 });
+    const retried = await anna.send('/finish');
+    expect(retried.texts[1]?.split('\n')[0]).toBe('<b>55/100</b>');
+    expect(training.activeOf(user.id)).toBeUndefined();
+  });
+});
