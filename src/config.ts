@@ -197,6 +197,18 @@ const envSchema = z.object({
     example: './knowledge_base',
     fix: 'укажите путь к папке',
   }),
+  KB_MAX_FILE_MB: documented(positiveInt(20), {
+    meaning: 'Документ базы знаний больше этого размера (МБ) пропускается и называется в сводке',
+    default: '20',
+    example: '20',
+    fix: 'укажите целое число мегабайт',
+  }),
+  KB_MAX_TEXT_CHARS: documented(positiveInt(1_000_000), {
+    meaning: 'Документ, в котором текста больше этого числа символов, пропускается и называется в сводке',
+    default: '1000000',
+    example: '1000000',
+    fix: 'укажите целое число символов',
+  }),
   SCENARIOS_DIR: documented(stringWithDefault('./scenarios'), {
     meaning: 'Папка со сценариями (YAML или Markdown с front matter)',
     default: './scenarios',
@@ -365,6 +377,7 @@ function toConfig(e: Env) {
     chromaUrl: e.CHROMA_URL,
     dataDir,
     knowledgeBaseDir: path.resolve(e.KNOWLEDGE_BASE_DIR),
+    documentLimits: { maxFileBytes: e.KB_MAX_FILE_MB * 1024 * 1024, maxTextChars: e.KB_MAX_TEXT_CHARS },
     scenariosDir: path.resolve(e.SCENARIOS_DIR),
     embeddingModel: e.EMBEDDING_MODEL,
     modelsDir: path.resolve(e.MODELS_DIR ?? path.join(dataDir, 'models')),

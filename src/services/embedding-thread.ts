@@ -35,8 +35,8 @@ const RELEASE_TIMEOUT_MS = 5_000;
 function workerEntry(): { file: URL; workerData: Record<string, unknown> } {
   if (import.meta.url.endsWith('.ts')) {
     return {
-      file: new URL('./embedding-worker-bootstrap.mjs', import.meta.url),
-      workerData: { entry: new URL('./embedding-worker.ts', import.meta.url).href },
+      file: new URL('../worker-bootstrap.mjs', import.meta.url),
+      workerData: { entry: new URL('./embedding-worker.ts', import.meta.url).href, preload: ['@huggingface/transformers'] },
     };
   }
   return { file: new URL('./embedding-worker.js', import.meta.url), workerData: {} };

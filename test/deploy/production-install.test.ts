@@ -52,7 +52,7 @@ describe('a production install', () => {
     const builtins = new Set(builtinModules);
     const missing: string[] = [];
     // Runs only when the bot runs from source with tsx; the build leaves it out.
-    const sourceOnly = new Set([path.join(root, 'src/services/embedding-worker-bootstrap.mjs')]);
+    const sourceOnly = new Set([path.join(root, 'src/worker-bootstrap.mjs')]);
     for (const file of sourceFiles(path.join(root, 'src')).filter((f) => !sourceOnly.has(f))) {
       for (const name of runtimeImports(readFileSync(file, 'utf8'))) {
         if (builtins.has(name) || name.startsWith('node:')) continue;

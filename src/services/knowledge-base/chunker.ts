@@ -11,7 +11,7 @@ export interface Chunk {
 }
 
 export interface ChunkingOptions {
-  /** Characters a chunk aims at; a single long sentence or table row may exceed it. */
+  /** Characters a chunk aims at; no chunk is longer than twice this (text without spaces is cut hard). */
   readonly targetSize?: number;
   /** Characters repeated from the end of a chunk at the start of the next one in the same section. */
   readonly overlap?: number;
@@ -124,7 +124,8 @@ function packSection(lines: readonly string[], targetSize: number, overlap: numb
     }
   }
   if (current.trim() !== '') chunks.push(current);
-  return chunks;
+  // The last guard: a table row or line that no rule above could cut is cut hard.
+  return chunks.flatMap((chunk) => (chunk.length > targetSize * 2 ? piecesOf(chunk, targetSize * 2) : [chunk]));
 }
 
 function joinNonEmpty(head: string, joiner: string, text: string): string {
@@ -160,7 +161,15 @@ function unitsOf(text: string, targetSize: number, joiner: Unit['joiner']): Unit
   if (sentences.length > 1) {
     return sentences.flatMap((sentence, index) => unitsOf(sentence, targetSize, index === 0 ? joiner : ' '));
   }
-  return text.split(/\s+/).map((word, index) => ({ text: word, joiner: index === 0 ? joiner : ' ' }));
+  return text.split(/\s+/).flatMap((word, index) => piecesOf(word, targetSize).map((piece, n) => ({ text: piece, joiner: index === 0 && n === 0 ? joiner : ' ' })));
+}
+
+/** A "word" longer than a chunk (a pasted hash, a base64 blob, a URL) is cut hard at the target size. */
+function piecesOf(word: string, targetSize: number): string[] {
+  if (word.length <= targetSize) return [word];
+  const pieces: string[] = [];
+  for (let start = 0; start < word.length; start += targetSize) pieces.push(word.slice(start, start + targetSize));
+  return pieces;
 }
 
 /** A long Markdown table row by row; each row knows the header to repeat above it. */

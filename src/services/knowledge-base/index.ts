@@ -29,7 +29,8 @@ export interface KnowledgeBase {
   stop(): Promise<void>;
 }
 
-export type KnowledgeBaseConfig = Pick<Config, 'chromaUrl' | 'dataDir' | 'knowledgeBaseDir' | 'embeddingModel' | 'modelsDir'>;
+export type KnowledgeBaseConfig = Pick<Config, 'chromaUrl' | 'dataDir' | 'knowledgeBaseDir' | 'embeddingModel' | 'modelsDir'> &
+  Partial<Pick<Config, 'documentLimits'>>;
 
 export interface KnowledgeBaseOptions {
   readonly chroma?: EmbeddedChromaOptions;
@@ -67,7 +68,11 @@ export async function createKnowledgeBase(
     run: (runOptions = {}) => {
       running ??= indexKnowledgeBase(
         { embedder, store, logger: log },
-        { dir: config.knowledgeBaseDir, ...(runOptions.onProgress ? { onProgress: runOptions.onProgress } : {}) },
+        {
+          dir: config.knowledgeBaseDir,
+          ...(config.documentLimits ? { limits: config.documentLimits } : {}),
+          ...(runOptions.onProgress ? { onProgress: runOptions.onProgress } : {}),
+        },
       ).finally(() => {
         running = undefined;
       });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { StartupError } from '../../errors.js';
@@ -8,7 +8,16 @@ import type { Logger } from '../../logger.js';
 import type { Embedder } from '../embeddings.js';
 import type { ChunkToStore, VectorStore } from '../vector-store.js';
 import { chunkDocument, textForEmbedding, type Chunk, type ChunkingOptions } from './chunker.js';
-import { DocumentParseError, formatOf, parseDocument } from './parsers.js';
+import { parseInThread } from './parse-thread.js';
+import {
+  defaultDocumentLimits,
+  DocumentParseError,
+  formatOf,
+  needsOwnThread,
+  parseDocument,
+  tooLargeFileReason,
+  type DocumentLimits,
+} from './parsers.js';
 
 export interface IndexerDependencies {
   readonly embedder: Embedder;
@@ -21,6 +30,8 @@ export interface IndexOptions {
   readonly dir: string;
   readonly onProgress?: (progress: IndexProgress) => void;
   readonly chunking?: ChunkingOptions;
+  /** How large a file and its text may be (KB_MAX_FILE_MB, KB_MAX_TEXT_CHARS); larger ones are skipped by name. */
+  readonly limits?: DocumentLimits;
 }
 
 /** Reported after every embedded slice: enough for a progress bar. */
@@ -91,10 +102,14 @@ const EMBED_SLICE = 16;
 export async function indexKnowledgeBase(deps: IndexerDependencies, options: IndexOptions): Promise<IndexSummary> {
   const started = performance.now();
   const { logger, store } = deps;
-  const onDisk = await readKnowledgeBase(options.dir);
+  const limits = options.limits ?? defaultDocumentLimits;
+  const failed: IndexFailure[] = [];
+  const onDisk = await readKnowledgeBase(options.dir, limits, (failure) => {
+    logger.warn(failure, 'knowledge base file skipped');
+    failed.push(failure);
+  });
   const stored = await store.listFileHashes();
 
-  const failed: IndexFailure[] = [];
   const toIndex: FileToIndex[] = [];
   let unchanged = 0;
   for (const source of onDisk) {
@@ -103,7 +118,7 @@ export async function indexKnowledgeBase(deps: IndexerDependencies, options: Ind
       unchanged += 1;
       continue;
     }
-    const chunks = await chunkFile(source, options.chunking, failed, logger);
+    const chunks = await chunkFile(source, { chunking: options.chunking, limits }, failed, logger);
     if (chunks) toIndex.push({ source, chunks, isNew: storedHash === undefined });
     await yieldToEventLoop();
   }
@@ -143,12 +158,17 @@ export async function indexKnowledgeBase(deps: IndexerDependencies, options: Ind
 /** Parses and chunks a file; a failure is recorded and yields undefined. */
 async function chunkFile(
   source: FileOnDisk,
-  chunking: ChunkingOptions | undefined,
+  options: { readonly chunking: ChunkingOptions | undefined; readonly limits: DocumentLimits },
   failed: IndexFailure[],
   logger: Logger,
 ): Promise<readonly Chunk[] | undefined> {
   try {
-    return chunkDocument(await parseDocument(source.file, source.content), chunking);
+    const format = formatOf(source.file);
+    const parsed =
+      format && needsOwnThread(format)
+        ? await parseInThread(source.file, source.content, options.limits)
+        : await parseDocument(source.file, source.content, options.limits);
+    return chunkDocument(parsed, options.chunking);
   } catch (error) {
     if (!(error instanceof DocumentParseError)) throw error;
     logger.warn({ file: error.file, reason: error.reason }, 'knowledge base file skipped');
@@ -174,8 +194,11 @@ async function embedChunks(
   return stored;
 }
 
-/** Every readable document under the folder (hidden files and folders left out), with its hash. */
-async function readKnowledgeBase(dir: string): Promise<FileOnDisk[]> {
+/**
+ * Every readable document under the folder (hidden files and folders left out), with its hash. A
+ * file over the size limit is reported and never read.
+ */
+async function readKnowledgeBase(dir: string, limits: DocumentLimits, skip: (failure: IndexFailure) => void): Promise<FileOnDisk[]> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -188,10 +211,15 @@ async function readKnowledgeBase(dir: string): Promise<FileOnDisk[]> {
     .map((absolute) => path.relative(dir, absolute).split(path.sep).join('/'))
     .filter((file) => !file.split('/').some((part) => part.startsWith('.') || part.startsWith('~$')))
     .sort();
-  return Promise.all(
-    files.map(async (file) => {
-      const content = await readFile(path.join(dir, file));
-      return { file, content, hash: createHash('sha256').update(content).digest('hex') };
-    }),
-  );
+  const read: FileOnDisk[] = [];
+  for (const file of files) {
+    const { size } = await stat(path.join(dir, file));
+    if (size > limits.maxFileBytes) {
+      skip({ file, reason: tooLargeFileReason(size, limits) });
+      continue;
+    }
+    const content = await readFile(path.join(dir, file));
+    read.push({ file, content, hash: createHash('sha256').update(content).digest('hex') });
+  }
+  return read;
 }

@@ -40,13 +40,76 @@ export function formatOf(fileName: string): DocumentFormat | undefined {
 /** The extensions the knowledge base reads, for messages. */
 export const SUPPORTED_EXTENSIONS: readonly string[] = Object.keys(FORMATS);
 
+/** How much of a document the knowledge base takes (KB_MAX_FILE_MB, KB_MAX_TEXT_CHARS). */
+export interface DocumentLimits {
+  readonly maxFileBytes: number;
+  readonly maxTextChars: number;
+}
+
+export const defaultDocumentLimits: DocumentLimits = { maxFileBytes: 20 * 1024 * 1024, maxTextChars: 1_000_000 };
+
+/** Formats whose parsing inflates compressed data and may take long: parsed in a thread of their own. */
+export function needsOwnThread(format: DocumentFormat): boolean {
+  return format === 'pdf' || format === 'docx';
+}
+
 /** Extracts the text of one file; throws DocumentParseError naming the file when it cannot. */
-export async function parseDocument(file: string, content: Uint8Array): Promise<ParsedDocument> {
+export async function parseDocument(file: string, content: Uint8Array, limits: DocumentLimits = defaultDocumentLimits): Promise<ParsedDocument> {
   const format = formatOf(file);
   if (!format) throw new DocumentParseError(file, `формат не поддерживается (поддерживаются ${SUPPORTED_EXTENSIONS.join(', ')})`);
-  const text = await extractByFormat(file, format, content);
+  if (content.byteLength > limits.maxFileBytes) throw new DocumentParseError(file, tooLargeFileReason(content.byteLength, limits));
+  if (format === 'docx') refuseZipBomb(file, content, limits);
+  const text = withoutInlineImages(await extractByFormat(file, format, content));
   if (text.trim() === '') throw new DocumentParseError(file, emptyReason(format));
+  if (text.length > limits.maxTextChars) {
+    throw new DocumentParseError(
+      file,
+      `текста больше ${limits.maxTextChars.toLocaleString('ru-RU')} символов (${text.length.toLocaleString('ru-RU')}): разбейте документ или увеличьте KB_MAX_TEXT_CHARS`,
+    );
+  }
   return { file, format, text };
+}
+
+export function tooLargeFileReason(bytes: number, limits: DocumentLimits): string {
+  const mb = (n: number) => (n / 1024 / 1024).toLocaleString('ru-RU', { maximumFractionDigits: 1 });
+  return `файл больше ${mb(limits.maxFileBytes)} МБ (${mb(bytes)} МБ): разбейте документ или увеличьте KB_MAX_FILE_MB`;
+}
+
+/** Pictures pasted into Markdown as base64 carry no knowledge and would make one enormous "word". */
+function withoutInlineImages(text: string): string {
+  return text.replace(/data:[\w.+-]+\/[\w.+-]+;base64,[A-Za-z0-9+/=\s]{100,}/g, '[изображение]');
+}
+
+/**
+ * A DOCX is a zip: its central directory states how large every part is once inflated. A document
+ * whose parts inflate far beyond what its text may be is refused before anything is inflated.
+ */
+function refuseZipBomb(file: string, content: Uint8Array, limits: DocumentLimits): void {
+  const inflated = zipInflatedSize(content);
+  // XML runs at 5–20 bytes per character of text; 40 leaves room for styles, tables and images.
+  const allowed = Math.max(limits.maxTextChars * 40, limits.maxFileBytes * 4);
+  if (inflated !== undefined && inflated > allowed) {
+    throw new DocumentParseError(file, `после распаковки документ занял бы ${Math.round(inflated / 1024 / 1024)} МБ (похоже на «zip-бомбу»)`);
+  }
+}
+
+/** The sum of the uncompressed sizes in a zip's central directory, or undefined when it cannot be read. */
+export function zipInflatedSize(zip: Uint8Array): number | undefined {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  // The end-of-central-directory record: 22 bytes plus a comment of up to 64 KiB, at the very end.
+  for (let end = zip.byteLength - 22; end >= Math.max(0, zip.byteLength - 22 - 0xffff); end--) {
+    if (view.getUint32(end, true) !== 0x06054b50) continue;
+    const entries = view.getUint16(end + 10, true);
+    let offset = view.getUint32(end + 16, true);
+    let total = 0;
+    for (let i = 0; i < entries; i++) {
+      if (offset + 46 > zip.byteLength || view.getUint32(offset, true) !== 0x02014b50) return undefined;
+      total += view.getUint32(offset + 24, true);
+      offset += 46 + view.getUint16(offset + 28, true) + view.getUint16(offset + 30, true) + view.getUint16(offset + 32, true);
+    }
+    return total;
+  }
+  return undefined;
 }
 
 async function extractByFormat(file: string, format: DocumentFormat, content: Uint8Array): Promise<string> {

@@ -75,7 +75,6 @@ describe('indexKnowledgeBase against a real Chroma', () => {
     const summary = await index();
     expect(summary).toMatchObject({ added: 0, changed: 0, removed: 0, unchanged: 3, chunks: 0 });
     expect(embedder.stats().inferenceCalls).toBe(before);
-    expect(summary.seconds).toBeLessThan(1);
   });
 
   it('replaces a changed file, removes a deleted one and adds a new one', async () => {
