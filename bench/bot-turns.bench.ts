@@ -18,15 +18,12 @@ import { createBot } from '../src/bot/index.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
-import { createConversationStore } from '../src/db/queries/conversation-states.js';
 import { asTelegramId } from '../src/db/ids.js';
 import { createLogger } from '../src/logger.js';
-import { createAccessService } from '../src/services/access.js';
+import { createMetrics } from '../src/metrics.js';
+import { createServices } from '../src/services/create-services.js';
 import type { ChatModel } from '../src/services/llm.js';
-import { createJudge } from '../src/services/judge.js';
 import { loadScenarios } from '../src/services/scenarios.js';
-import { createTeamService } from '../src/services/team.js';
-import { TrainingService } from '../src/services/training.js';
 import { formatMs, percentile, printTable } from './support.js';
 
 const turnsPerTrainee = 10;
@@ -135,26 +132,18 @@ export async function runBotTurnBench(): Promise<BotTurnBenchResult[]> {
       ACCESS_MODE: 'open',
       LOG_LEVEL: 'silent',
     });
-    const scenarios = await loadScenarios('scenarios');
     const modelTime = new Map<number, number>();
-    const chat = instantModel(modelTime);
-    const training = new TrainingService({
+    const metrics = createMetrics();
+    const { services, conversationStore } = createServices(config, {
+      logger,
+      metrics,
       db: database.db,
-      scenarios,
-      chat,
-      judge: createJudge({ model: chat, modelName: 'bench', logger }),
-      clientModel: 'bench',
-      historyTokenBudget: 6000,
-      logger,
+      scenarios: await loadScenarios(config.scenariosDir),
+      alertAdmins: () => undefined,
+      chatModel: instantModel(modelTime),
     });
-    const access = createAccessService(database.db, config.access, logger);
-    const bot = createBot({
-      config,
-      logger,
-      services: { access, scenarios, training, team: createTeamService(database.db), hints: undefined },
-      conversationStore: createConversationStore(database.db, logger),
-      i18n: createI18n<BotContext>(config.defaultLocale),
-    });
+    const { access, training } = services;
+    const bot = createBot({ config, logger, metrics, services, conversationStore, i18n: createI18n<BotContext>(config.defaultLocale) });
     bot.botInfo = botInfo;
     bot.api.config.use(instantTelegram);
 

@@ -7,21 +7,14 @@ import { createI18n } from './bot/i18n.js';
 import { recoverInterruptedWork } from './bot/recovery.js';
 import { loadConfigOrExplain, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
-import { createConversationStore } from './db/queries/conversation-states.js';
 import { StartupError } from './errors.js';
 import { httpProbe, startHealthServer, type Probe } from './health.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics, instrumentChatModel, instrumentJudge, type Metrics } from './metrics.js';
-import { createAccessService } from './services/access.js';
-import { createJudge } from './services/judge.js';
-import { createChatModel } from './services/llm.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createServices } from './services/create-services.js';
 import { loadScenarios, ScenarioFileError } from './services/scenarios.js';
 import { createKnowledgeBase } from './services/knowledge-base/index.js';
-import { hintsFrom, knowledgeForPrompts } from './services/knowledge.js';
-import { createSheetsExport } from './services/sheets/sheets-export.js';
 import { VectorStoreUnavailableError } from './services/vector-store.js';
-import { createTeamService } from './services/team.js';
-import { TrainingService } from './services/training.js';
 
 /** A started part of the app and how to stop it; parts stop in reverse order of start. */
 interface Part {
@@ -74,32 +67,15 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
   probes.chroma = httpProbe(new URL('/api/v2/heartbeat', knowledgeBase.chromaUrl).href);
   await indexAtStart(knowledgeBase, logger);
 
+  // The export's alerts reach the admins through the bot, which is built from these services.
   let tellAdmins: (text: string) => Promise<void> = () => Promise.resolve();
-  const sheetsExport = createSheetsExport(
-    config,
-    database.db,
+  const { services, training, conversationStore, sheetsExport } = createServices(config, {
     logger,
-    (key) => scenarios.find(key)?.title ?? key,
-    (text) => tellAdmins(text),
-    { onFailure: () => metrics.countError('sheets') },
-  );
-
-  const chat = instrumentChatModel(
-    createChatModel({ apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl, timeoutMs: config.openai.timeoutMs }, logger),
     metrics,
-  );
-  const judge = instrumentJudge(createJudge({ model: chat, modelName: config.openai.judgeModel, logger }), metrics);
-  const training = new TrainingService({
     db: database.db,
     scenarios,
-    chat,
-    judge,
-    clientModel: config.openai.clientModel,
-    historyTokenBudget: config.openai.historyTokenBudget,
-    knowledge: knowledgeForPrompts(knowledgeBase.retriever),
-    onEvaluationStored: () => sheetsExport?.worker.notify(),
-    metrics,
-    logger,
+    knowledgeBase,
+    alertAdmins: (text) => tellAdmins(text),
   });
   logger.info(
     { endpoint: config.openai.baseUrl ?? 'OpenAI', clientModel: config.openai.clientModel, judgeModel: config.openai.judgeModel },
@@ -107,20 +83,7 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
   );
 
   const i18n = createI18n<BotContext>(config.defaultLocale);
-  const bot = createBot({
-    config,
-    logger,
-    i18n,
-    metrics,
-    services: {
-      access: createAccessService(database.db, config.access, logger),
-      scenarios,
-      training,
-      team: createTeamService(database.db),
-      hints: hintsFrom(knowledgeBase.retriever),
-    },
-    conversationStore: createConversationStore(database.db, logger),
-  });
+  const bot = createBot({ config, logger, i18n, metrics, services, conversationStore });
   logger.info({ accessMode: config.access.mode, admins: config.access.adminUserIds.length }, 'access configured');
 
   await initTelegram(bot.init.bind(bot), config);

@@ -1,0 +1,97 @@
+import type { BotServices } from '../bot/services.js';
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import { createConversationStore, type ConversationStore } from '../db/queries/conversation-states.js';
+import type { Logger } from '../logger.js';
+import { instrumentChatModel, instrumentJudge, type Metrics } from '../metrics.js';
+import { createAccessService } from './access.js';
+import { createJudge } from './judge.js';
+import type { KnowledgeBase } from './knowledge-base/index.js';
+import { hintsFrom, knowledgeForPrompts } from './knowledge.js';
+import { createChatModel, type ChatModel } from './llm.js';
+import type { ScenarioCatalog } from './scenarios.js';
+import type { AlertSink } from './sheets/outage-monitor.js';
+import { createSheetsExport, type SheetsExport } from './sheets/sheets-export.js';
+import { createTeamService } from './team.js';
+import { TrainingService } from './training.js';
+
+/** The part of the configuration the service graph reads. */
+export type ServicesConfig = Pick<Config, 'openai' | 'access' | 'sheets' | 'teamTimeZone'>;
+
+/**
+ * What the graph is built on. Everything with a lifecycle (the database, the knowledge base) is
+ * opened and stopped by the caller, so main.ts alone decides the order of start and shutdown.
+ */
+export interface ServiceDependencies {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly db: Database;
+  readonly scenarios: ScenarioCatalog;
+  /** Absent: role-play and judging without retrieval, and no /hint. */
+  readonly knowledgeBase?: Pick<KnowledgeBase, 'retriever'>;
+  /** Where the sheet export's operator alerts go; main.ts points it at the admins once the bot is up. */
+  readonly alertAdmins: AlertSink;
+  /**
+   * The language model behind the client role and the judge; by default the OpenAI-compatible
+   * endpoint of `config.openai`. The bot-turn benchmark passes an in-process one so that the model's
+   * own time can be measured and subtracted.
+   */
+  readonly chatModel?: ChatModel;
+}
+
+/** The built graph: what createBot takes, and the parts main.ts still has to start. */
+export interface ServiceGraph {
+  /** What handlers reach through `ctx.services`. */
+  readonly services: BotServices;
+  /** The whole training service (`services.training` is the handlers' slice of it): start-up recovery needs the rest. */
+  readonly training: TrainingService;
+  /** Where multi-step flows keep their state (createBot's `conversationStore`). */
+  readonly conversationStore: ConversationStore<never>;
+  /** The Google Sheets export, built but not started (`worker.start()`); undefined when it is off. */
+  readonly sheetsExport: SheetsExport | undefined;
+}
+
+/** Builds the domain services, wired to one another, with nothing started and nothing sent anywhere. */
+export function createServices(config: ServicesConfig, deps: ServiceDependencies): ServiceGraph {
+  const { logger, metrics, db, scenarios, knowledgeBase } = deps;
+  const sheetsExport = createSheetsExport(
+    config,
+    db,
+    logger,
+    (key) => scenarios.find(key)?.title ?? key,
+    deps.alertAdmins,
+    { onFailure: () => metrics.countError('sheets') },
+  );
+
+  const chat = instrumentChatModel(
+    deps.chatModel ??
+      createChatModel({ apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl, timeoutMs: config.openai.timeoutMs }, logger),
+    metrics,
+  );
+  const judge = instrumentJudge(createJudge({ model: chat, modelName: config.openai.judgeModel, logger, contextTokens: config.openai.judgeContextTokens }), metrics);
+  const training = new TrainingService({
+    db,
+    scenarios,
+    chat,
+    judge,
+    clientModel: config.openai.clientModel,
+    historyTokenBudget: config.openai.historyTokenBudget,
+    knowledge: knowledgeBase ? knowledgeForPrompts(knowledgeBase.retriever) : undefined,
+    onEvaluationStored: () => sheetsExport?.worker.notify(),
+    metrics,
+    logger,
+  });
+
+  return {
+    services: {
+      access: createAccessService(db, config.access, logger),
+      scenarios,
+      training,
+      team: createTeamService(db),
+      hints: knowledgeBase ? hintsFrom(knowledgeBase.retriever) : undefined,
+    },
+    training,
+    conversationStore: createConversationStore(db, logger),
+    sheetsExport,
+  };
+}
