@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, type RunnerHandle } from '@grammyjs/runner';
 import { GrammyError, HttpError, type Api } from 'grammy';
@@ -14,6 +15,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createServices } from './services/create-services.js';
 import { loadScenarios, ScenarioFileError } from './services/scenarios.js';
 import { createKnowledgeBase } from './services/knowledge-base/index.js';
+import { KnowledgeBaseDirError } from './services/knowledge-base/indexer.js';
 import { VectorStoreUnavailableError } from './services/vector-store.js';
 
 /** A started part of the app and how to stop it; parts stop in reverse order of start. */
@@ -65,7 +67,9 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
   const knowledgeBase = await createKnowledgeBase(config, logger);
   lifecycle.add({ name: 'knowledge base', stop: () => knowledgeBase.stop() });
   probes.chroma = httpProbe(new URL('/api/v2/heartbeat', knowledgeBase.chromaUrl).href);
-  await indexAtStart(knowledgeBase, logger);
+  await requireKnowledgeBaseDir(config.knowledgeBaseDir);
+  // Indexing never holds up polling: until it is done, retrieval answers from the previous index.
+  indexInBackground(knowledgeBase, logger);
 
   // The export's alerts reach the admins through the bot, which is built from these services.
   let tellAdmins: (text: string) => Promise<void> = () => Promise.resolve();
@@ -117,14 +121,28 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
   logger.info({ bot: bot.botInfo.username, apiRoot: config.telegramApiRoot }, 'bot is polling for updates');
 }
 
-/** Indexes the knowledge base before polling; an unreachable Chroma leaves the bot running without it. */
-async function indexAtStart(knowledgeBase: Awaited<ReturnType<typeof createKnowledgeBase>>, logger: Logger): Promise<void> {
-  try {
-    await knowledgeBase.indexer.run();
-  } catch (error) {
-    if (!(error instanceof VectorStoreUnavailableError)) throw error;
-    logger.warn({ err: error }, 'knowledge base not indexed: Chroma unreachable; role-play runs without retrieval');
-  }
+/** A missing knowledge base folder is an operator's mistake: said at start, not found later in a log. */
+async function requireKnowledgeBaseDir(dir: string): Promise<void> {
+  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new KnowledgeBaseDirError(dir, undefined);
+}
+
+/**
+ * Indexes the knowledge base beside polling (a big or hostile document takes its time in its own
+ * thread). Every outcome ends in one log line: indexed, not indexed (Chroma unreachable), or failed.
+ */
+function indexInBackground(knowledgeBase: Awaited<ReturnType<typeof createKnowledgeBase>>, logger: Logger): void {
+  logger.info('knowledge base indexing started; retrieval uses the previous index until it is done');
+  knowledgeBase.indexer.run().then(
+    () => undefined,
+    (error: unknown) => {
+      if (error instanceof VectorStoreUnavailableError) {
+        logger.warn({ err: error }, 'knowledge base not indexed: Chroma unreachable; role-play runs without retrieval');
+      } else {
+        logger.error({ err: error }, 'knowledge base indexing failed; retrieval uses the previous index');
+      }
+    },
+  );
 }
 
 /** A message to every admin; one failing admin does not stop the others. */

@@ -17,7 +17,15 @@ export interface BotProcessOptions {
   readonly env: Record<string, string>;
   /** `tsx src/main.ts` (default) or the production build `node dist/main.js`. */
   readonly entry?: 'source' | 'build';
+  /**
+   * Also wait until the knowledge base's indexing at start has ended (it runs beside polling), so a
+   * test's first turn finds the passages. Default true; false to watch the bot poll while it indexes.
+   */
+  readonly waitForIndex?: boolean;
 }
+
+/** The one line the bot logs when indexing at start has ended, whatever the outcome. */
+export const indexingEnded = /"msg":"knowledge base (indexed|not indexed|indexing failed)/;
 
 /** The real bot as a separate process, configured only through its environment. */
 export async function startBotProcess(telegram: TelegramFake, options: BotProcessOptions): Promise<BotProcess> {
@@ -48,6 +56,10 @@ export async function startBotProcess(telegram: TelegramFake, options: BotProces
   const polling = telegram.waitUntil(() => (telegram.callsOf('getUpdates').length > pollsBefore ? true : undefined), 30_000);
   const outcome = await Promise.race([polling.then(() => 'polling' as const), exit.then(() => 'exited' as const)]);
   if (outcome === 'exited') throw new Error(`the bot exited during start-up:\n${output}`);
+  if (options.waitForIndex !== false) {
+    const deadline = Date.now() + 60_000;
+    while (!indexingEnded.test(output) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
 
   return {
     child,
