@@ -57,6 +57,17 @@ describe('/finish', () => {
     expect(reaction.texts[1]).toContain('• Сказала &lt;b&gt;главное&lt;/b&gt; &amp; по делу');
   });
 
+  it('says when a long dialogue was judged on its beginning and end', async () => {
+    const { anna, training } = inTraining();
+    training.judge = () => ({ ...defaultEvaluation, omittedMessages: 122 });
+
+    const reaction = await anna.send('/finish');
+
+    expect(reaction.texts[1]).toContain(
+      '<i>Диалог длинный: судья оценил его начало и последние реплики, 122 реплики из середины не вошли в оценку.</i>',
+    );
+  });
+
   it('without a running training, says there is nothing to finish', async () => {
     const bot = createHarness();
     bot.services.access.allow(7001);

@@ -65,6 +65,7 @@ function evaluationLines(t: Translate, training: ActiveTraining, evaluation: Sto
     `<b>${escapeHtml(t('evaluation-score', { score: evaluation.totalScore }))}</b>`,
     escapeHtml(t('evaluation-title', { title: scenario.title, difficulty })),
     ...(evaluation.summary ? ['', escapeHtml(shorten(evaluation.summary))] : []),
+    ...(evaluation.omittedMessages > 0 ? ['', `<i>${escapeHtml(t('evaluation-long-dialogue', { omitted: evaluation.omittedMessages }))}</i>`] : []),
     '',
     `<b>${escapeHtml(t('evaluation-criteria'))}</b>`,
     ...criteria,

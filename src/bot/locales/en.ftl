@@ -63,6 +63,10 @@ evaluation-criteria = Criteria
 evaluation-strengths = Strengths
 evaluation-mistakes = Mistakes
 evaluation-recommendations = Recommendations
+evaluation-long-dialogue = A long dialogue: the judge scored its beginning and its latest messages; { $omitted } { $omitted ->
+    [one] message
+   *[other] messages
+  } from the middle did not fit.
 evaluation-next = New training: /scenarios · History: /history
 
 ## History and stats

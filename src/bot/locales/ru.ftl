@@ -63,6 +63,11 @@ evaluation-criteria = Критерии
 evaluation-strengths = Сильные стороны
 evaluation-mistakes = Ошибки
 evaluation-recommendations = Рекомендации
+evaluation-long-dialogue = Диалог длинный: судья оценил его начало и последние реплики, { $omitted } { $omitted ->
+    [one] реплика из середины не вошла
+    [few] реплики из середины не вошли
+   *[many] реплик из середины не вошли
+  } в оценку.
 evaluation-next = Новая тренировка: /scenarios · История: /history
 
 ## История и статистика
