@@ -429,6 +429,7 @@ export class TelegramFake {
   private readonly listeners = new Set<() => void>();
   private pendingPoll: PendingPoll | undefined;
   private latencyMs = 0;
+  private readonly left = new Set<number>();
   private readonly handlers: ReadonlyMap<string, readonly [string, Handler]>;
 
   private constructor(
@@ -460,22 +461,29 @@ export class TelegramFake {
       getChatMenuButton: () => ({ type: 'commands' }),
       setMyDescription: () => true,
       setMyShortDescription: () => true,
+      leaveChat: (p) => {
+        this.privateChat(p);
+        this.left.add(Number(p.chat_id));
+        return true;
+      },
     };
     this.handlers = new Map(Object.entries(handlers).map(([name, h]) => [name.toLowerCase(), [name, h] as const]));
   }
 
-  static async start(opts: { token?: string } = {}): Promise<TelegramFake> {
+  /** `host`: the address to listen on (the loopback unless told, e.g. the docker0 bridge for containers). */
+  static async start(opts: { token?: string; host?: string } = {}): Promise<TelegramFake> {
     const server = createServer();
     const fake = new TelegramFake(server, opts.token ?? '123456789:TEST-fake-token');
     // Long polls and keep-alive sockets must not be cut by the server's own idle timers.
     server.keepAliveTimeout = 0;
     server.on('request', (req, res) => void fake.serve(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, opts.host ?? '127.0.0.1', resolve));
     return fake;
   }
 
   get apiRoot(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const { address, port } = this.server.address() as AddressInfo;
+    return `http://${address}:${port}`;
   }
 
   async stop(): Promise<void> {
@@ -504,6 +512,31 @@ export class TelegramFake {
   /** Commands set by setMyCommands for this language ('' = all) and scope (default scope). */
   commands(languageCode = '', scope?: Json): Json[] {
     return this.commandSets.get(commandKey(languageCode, scope)) ?? [];
+  }
+
+  /**
+   * A group the bot was added to (a negative id, as Telegram's): `from` posts `text` in it. The bot's
+   * messages there are read with `groupMessages`, and `hasLeft` says whether it left the group.
+   */
+  postInGroup(groupId: number, from: FakeUser, text: string): number {
+    if (!this.chats.has(groupId)) {
+      this.chats.set(groupId, {
+        id: groupId, user: { id: groupId, title: 'Группа' }, nextMessageId: 1, botMessages: [], userMessages: new Map(), drafts: [], actions: [], answers: [],
+      });
+    }
+    const chat = this.chats.get(groupId)!;
+    const sender = this.chats.get(from.id)!.user;
+    return this.enqueue({
+      message: { message_id: chat.nextMessageId++, from: sender, chat: { id: groupId, type: 'group', title: 'Группа' }, date: now(), text },
+    });
+  }
+
+  groupMessages(groupId: number): string[] {
+    return (this.chats.get(groupId)?.botMessages ?? []).map((m) => m.text);
+  }
+
+  hasLeft(chatId: number): boolean {
+    return this.left.has(chatId);
   }
 
   /** A simulated user in a private chat with the bot; the same object for the same id. */

@@ -1,6 +1,8 @@
 import { Composer } from 'grammy';
 import { displayName } from '../../db/queries/users.js';
 import type { AuthedContext, BotContext } from '../context.js';
+import { isolated } from '../helpers/bidi.js';
+import { packLines } from '../helpers/split-message.js';
 import { isAuthed } from '../middleware/access.js';
 
 const composer = new Composer<BotContext>();
@@ -21,9 +23,10 @@ feature.command('team', async (ctx) => {
     return;
   }
   const lines = results.map((r) =>
-    ctx.t('team-line', { name: displayName(r), count: r.count, average: r.average, last: r.last }),
+    ctx.t('team-line', { name: isolated(displayName(r)), count: r.count, average: r.average, last: r.last }),
   );
-  await ctx.reply([ctx.t('team-title'), ...lines].join('\n'));
+  // A big team does not fit one message: whole lines, as many messages as needed.
+  for (const text of packLines([ctx.t('team-title'), ...lines])) await ctx.reply(text);
 });
 
 export const teamFeature = composer;

@@ -15,6 +15,8 @@ access-invite-used-up =
     Everyone this invite was meant for has already joined. Ask your manager for a new one.
     Your Telegram id: { $telegramId }
 
+group-not-supported = Training happens in a private chat with the bot: open @{ $bot } and press Start. I am leaving this group.
+
 ## Start
 start-welcome =
     Hello, { $name }! This is the sales trainer.

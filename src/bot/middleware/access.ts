@@ -10,7 +10,11 @@ import type { AuthedContext, BotContext } from '../context.js';
 export async function accessGate(ctx: BotContext, next: NextFunction): Promise<void> {
   const from = ctx.from;
   // Private chats only; a callback query may come without a chat (forged, or from an inline message).
-  if (!from || from.is_bot || (ctx.chat && ctx.chat.type !== 'private')) return;
+  if (ctx.chat && ctx.chat.type !== 'private') {
+    await leaveGroup(ctx);
+    return;
+  }
+  if (!from || from.is_bot) return;
   const decision = await ctx.services.access.admit(
     {
       telegramId: asTelegramId(from.id),
@@ -30,6 +34,19 @@ export async function accessGate(ctx: BotContext, next: NextFunction): Promise<v
   ctx.logger = ctx.logger.child({ userId: decision.user.id });
   if (decision.joinedByInvite) await ctx.reply(ctx.t('start-joined'));
   await next();
+}
+
+/**
+ * Training happens one to one: a group the bot was added to gets one line saying so, and the bot
+ * leaves (so it never reads the group's talk). Telegram's refusal to post there changes nothing.
+ */
+async function leaveGroup(ctx: BotContext): Promise<void> {
+  if (!ctx.message || !ctx.chat) return;
+  ctx.logger.info({ chatId: ctx.chat.id, chatType: ctx.chat.type }, 'added to a group chat: leaving it');
+  await ctx.reply(ctx.t('group-not-supported', { bot: ctx.me.username })).catch((error: unknown) =>
+    ctx.logger.warn({ err: error }, 'could not tell the group why the bot leaves'),
+  );
+  await ctx.leaveChat();
 }
 
 /** Narrows any of our contexts to one whose `user` is set: the gate admitted them. */

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getOrCreateUser } from '../../src/db/queries/users.js';
+import { asTelegramId } from '../../src/db/ids.js';
+import { startWorld, type World } from '../support/world.js';
+
+const manager = 7801;
+const trainees = Array.from({ length: 50 }, (_, i) => 7900 + i);
+let world: World;
+
+beforeAll(async () => {
+  world = await startWorld({ trainees: [manager, ...trainees] });
+  const { db } = world.database;
+  await getOrCreateUser(db, { telegramId: asTelegramId(manager), firstName: 'Ольга' }, 'manager');
+  // Fifty people with long names, one of them with a right-to-left override, each with a scored session.
+  for (const [i, id] of trainees.entries()) {
+    const name = i === 7 ? '\u202eЗвоните 8-800' : `Константин-Александр ${i}`;
+    const user = await getOrCreateUser(db, { telegramId: asTelegramId(id), firstName: name, lastName: 'Воскресенский-Преображенский'.repeat(3) });
+    await db.execute(`
+      with s as (insert into sessions (user_id, scenario_key, difficulty, status, finished_at)
+                 values (${user.id}, 'cold-call', 'easy', 'finished', now()) returning id)
+      insert into evaluations (session_id, total_score, criteria, strengths, mistakes, recommendations, summary, model, delivered_at)
+      select id, 77, '[]', '[]', '[]', '[]', '', 'test', now() from s`);
+  }
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('a manager with a big team', () => {
+  it('gets /team whole, in as many messages as it takes, with every name isolated', async () => {
+    const olga = world.telegram.user(manager, { firstName: 'Ольга' });
+    olga.sendText('/team');
+    await olga.waitForMessage((m) => m.text.startsWith('Результаты команды'));
+    await world.telegram.waitUntil(() => {
+      const lines = olga.messages().flatMap((m) => m.text.split('\n'));
+      return lines.filter((line) => line.includes('тренировок 1')).length >= 50 ? true : undefined;
+    }, 10_000);
+    const texts = olga.messages().map((m) => m.text);
+    expect(texts.length).toBeGreaterThan(1);
+    for (const text of texts) expect(text.length).toBeLessThanOrEqual(4096);
+    const overridden = texts.join('\n').split('\n').find((line) => line.includes('Звоните'))!;
+    expect(overridden.startsWith('\u2068')).toBe(true);
+    expect(overridden).toContain('\u2069: тренировок 1, средний 77, последний 77');
+    expect(overridden).not.toContain('\u202e');
+  });
+});
+
+describe('the bot added to a group', () => {
+  it('says in one line that training is one to one and leaves', async () => {
+    const olga = world.telegram.user(manager);
+    world.telegram.postInGroup(-100500, olga, 'Всем привет! Бот, оцени нас');
+    await world.telegram.waitUntil(() => (world.telegram.hasLeft(-100500) ? true : undefined), 10_000);
+    expect(world.telegram.groupMessages(-100500)).toEqual([
+      'Тренировки проходят в личном чате с ботом: откройте @test_bot и нажмите «Старт». Из группы я выхожу.',
+    ]);
+  });
+});
