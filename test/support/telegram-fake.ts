@@ -531,6 +531,16 @@ export class TelegramFake {
     });
   }
 
+  /** Every text people sent and the bot sent back, in every chat: what must never reach a log. */
+  dialogueTexts(): string[] {
+    const texts: string[] = [];
+    for (const chat of this.chats.values()) {
+      for (const message of chat.userMessages.values()) if (typeof message.text === 'string') texts.push(message.text);
+      for (const message of chat.botMessages) texts.push(message.text);
+    }
+    return texts;
+  }
+
   groupMessages(groupId: number): string[] {
     return (this.chats.get(groupId)?.botMessages ?? []).map((m) => m.text);
   }

@@ -125,11 +125,37 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     },
     async close() {
       await bot.stop('SIGTERM');
+      const leaks = dialogueInLogs(outputs.map((b) => b.output()).join('\n'), telegram.dialogueTexts());
       await faultProxy?.close();
       await Promise.all([telegram.stop(), openai.stop(), database.drop(), knowledge.dispose(), sheets.close()]);
       await rm(keyDir, { recursive: true, force: true });
+      // Every world of the suite checks this: what trainees wrote and what the bot answered (client
+      // lines, evaluations) never reaches a log line at info or above.
+      if (leaks.length > 0) throw new Error(`dialogue text in the bot's log:\n${leaks.join('\n')}`);
     },
   };
+}
+
+/**
+ * Log lines at info or above that quote a dialogue text (of 16 characters or more: shorter ones, like
+ * a command, may well appear in a log for other reasons).
+ */
+export function dialogueInLogs(output: string, texts: readonly string[]): string[] {
+  const quotable = [...new Set(texts.flatMap((text) => text.split('\n')).map((line) => line.trim()).filter((line) => line.length >= 16))];
+  const leaks: string[] = [];
+  for (const line of output.split('\n')) {
+    const level = /^\{"level":(\d+)/.exec(line)?.[1];
+    if (level === undefined || Number(level) < 30) continue;
+    let decoded: string;
+    try {
+      decoded = JSON.stringify(JSON.parse(line) as unknown);
+    } catch {
+      continue;
+    }
+    const found = quotable.find((text) => decoded.includes(JSON.stringify(text).slice(1, -1)));
+    if (found) leaks.push(`«${found.slice(0, 60)}» in ${line.slice(0, 300)}`);
+  }
+  return leaks;
 }
 
 /** The bot's apologies for a failure of its own (a generic error, the database unavailable). */
