@@ -2,7 +2,7 @@ import type { TestContext } from 'vitest';
 
 /** One row of docs/reliability.md: what was done, what the trainee saw, what was checked. */
 export interface ReliabilityRow {
-  readonly area: 'faults' | 'bad input' | 'load' | 'security';
+  readonly area: 'faults' | 'bad input' | 'hostile input' | 'operator' | 'load' | 'security' | 'privacy';
   readonly case: string;
   readonly action: string;
   readonly traineeSaw: string;

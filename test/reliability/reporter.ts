@@ -31,7 +31,7 @@ export default class ReliabilityReporter implements Reporter {
         });
       }
     }
-    const order = ['faults', 'bad input', 'load', 'security'];
+    const order = ['faults', 'bad input', 'hostile input', 'operator', 'load', 'security', 'privacy'];
     results.sort((a, b) => order.indexOf(a.row.area) - order.indexOf(b.row.area));
     const lines = [
       '# Reliability evidence',
@@ -62,7 +62,7 @@ export default class ReliabilityReporter implements Reporter {
     console.log(`\nReliability table (${path.relative(process.cwd(), output)}):`);
     for (const { row, state, ms } of results) {
       const figures = Object.entries(row.figures ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
-      console.log(`  ${state.padEnd(4)} ${row.area.padEnd(9)} ${row.case} (${(ms / 1000).toFixed(1)} s)${figures ? ` — ${figures}` : ''}`);
+      console.log(`  ${state.padEnd(4)} ${row.area.padEnd(13)} ${row.case} (${(ms / 1000).toFixed(1)} s)${figures ? ` — ${figures}` : ''}`);
     }
     const passed = results.filter((r) => r.state === 'pass').length;
     console.log(`reliability: ${passed} passed, ${results.length - passed} failed`);

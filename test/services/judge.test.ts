@@ -4,7 +4,7 @@ import { createChatModel } from '../../src/services/llm.js';
 import { loadScenarios, type Scenario } from '../../src/services/scenarios.js';
 import { silentLogger } from '../support/database.js';
 import { judgeVerdict, rubricKeysOf } from '../support/model-script.js';
-import { OpenAiFake } from '../support/openai-fake.js';
+import { OpenAiFake, type RecordedRequest } from '../support/openai-fake.js';
 
 let openai: OpenAiFake;
 let scenario: Scenario;
@@ -98,7 +98,7 @@ describe('the judge', () => {
 
   it('fits a long dialogue into a small context: its beginning and end, the middle marked as left out', async () => {
     const contextTokens = 8_192;
-    const requestTokens = (request: { messages: Array<{ content: unknown }> }) =>
+    const requestTokens = (request: RecordedRequest) =>
       Math.ceil(request.messages.reduce((sum, m) => sum + String(m.content).length, 0) / 3);
     openai.respondWith((request) =>
       requestTokens(request) > contextTokens

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordCase, recordFigures } from './report.js';
 import { count, errorApology, startScenario, startWorld, type World } from '../support/world.js';
 
 /**
@@ -37,7 +38,15 @@ afterAll(async () => {
 });
 
 describe('a database with fewer free connections than the pool', () => {
-  it('answers every trainee and loses no text: «too many connections» is waited out', async () => {
+  it('answers every trainee and loses no text: «too many connections» is waited out', async (context) => {
+    recordCase(context, {
+      area: 'operator',
+      case: 'fewer free connections than the pool',
+      action: 'the bot connects as a role PostgreSQL grants 3 connections (its pool wants 10); 20 trainees start a scenario and send a text at once',
+      traineeSaw: 'the client’s answers, a little later; no error',
+      checked: 'every text stored once and answered; 20 sessions; no apology',
+    });
+    const started = performance.now();
     const users = trainees.map((id) => world.telegram.user(id, { firstName: `Сотрудник ${id}` }));
     await Promise.all(users.map((user) => startScenario(user)));
     await Promise.all(
@@ -46,6 +55,7 @@ describe('a database with fewer free connections than the pool', () => {
         await user.waitForMessage((m) => m.text.startsWith('Клиент отвечает'));
       }),
     );
+    recordFigures(context, { 'seconds for all 20': ((performance.now() - started) / 1000).toFixed(1) });
     for (const user of users) expect(user.messages().filter((m) => errorApology.test(m.text))).toEqual([]);
     expect(await count(world.database, "select count(*)::int as n from messages where role = 'user' and content like 'Добрый день, это реплика номер %'")).toBe(20);
     expect(await count(world.database, "select count(*)::int as n from sessions where status = 'active'")).toBe(20);

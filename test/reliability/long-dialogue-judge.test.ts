@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordCase, recordFigures } from './report.js';
 import { isJudgeRequest, scriptedModel, textOf } from '../support/model-script.js';
 import type { RecordedRequest } from '../support/openai-fake.js';
 import { count, errorApology, startScenario, startWorld, type World } from '../support/world.js';
@@ -34,7 +35,14 @@ afterAll(async () => {
 });
 
 describe('a long training with a judge of small context', () => {
-  it('is scored on its beginning and end, and the trainee is told so; the next session is judged as usual', async () => {
+  it('is scored on its beginning and end, and the trainee is told so; the next session is judged as usual', async (context) => {
+    recordCase(context, {
+      area: 'operator',
+      case: 'a long training with a judge of 8k context',
+      action: 'JUDGE_CONTEXT_TOKENS=8192 and a judge that refuses longer requests with context_length_exceeded; 140 turns of 4096 characters, /finish, then a short session',
+      traineeSaw: 'the score with «Диалог длинный: судья оценил его начало и последние реплики, N реплик из середины не вошли в оценку.»',
+      checked: 'every judge request fits the window; omitted messages stored; the next evaluation still asks for json_schema',
+    });
     const user = world.telegram.user(trainee, { firstName: 'Анна' });
     await startScenario(user);
     const long = (i: number) => `Реплика ${i}. ${'Расскажу подробнее о тарифе «Бизнес» и интеграциях. '.repeat(78)}`.slice(0, 4096);
@@ -50,6 +58,10 @@ describe('a long training with a judge of small context', () => {
     const judged = world.openai.requests.filter(isJudgeRequest);
     expect(judged.every((r) => tokensOf(r) <= contextTokens)).toBe(true);
     expect(await count(world.database, 'select count(*)::int as n from evaluations where omitted_messages > 100')).toBe(1);
+    recordFigures(context, {
+      'judge tokens (max)': Math.max(...judged.map(tokensOf)),
+      'messages left out': await count(world.database, 'select max(omitted_messages)::int as n from evaluations'),
+    });
 
     // A context refusal is not a format refusal: the next evaluation still asks for json_schema.
     await startScenario(user, 'price-objection');

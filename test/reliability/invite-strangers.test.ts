@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordCase } from './report.js';
 import { createInvite } from '../../src/db/queries/invites.js';
 import { getOrCreateUser } from '../../src/db/queries/users.js';
 import { asTelegramId } from '../../src/db/ids.js';
@@ -20,7 +21,14 @@ async function singleUseInvite() {
 }
 
 describe('a stranger with an invite link', () => {
-  it('is refused with a clear word for a wrong code, and written nowhere', async () => {
+  it('is refused with a clear word for a wrong code, and written nowhere', async (context) => {
+    recordCase(context, {
+      area: 'security',
+      case: 'a wrong invite code',
+      action: 'in invite mode a stranger named «Звоните 8-800-555-35-35» sends /start with a made-up code, then a text',
+      traineeSaw: '«Такого приглашения нет…» with their Telegram id',
+      checked: 'no users row (so no line in «Сотрудники»)',
+    });
     const stranger = world.telegram.user(8201, { firstName: 'Звоните 8-800-555-35-35' });
     stranger.sendText('/start wrongcode123');
     const refusal = await stranger.waitForNextMessage();
@@ -33,7 +41,14 @@ describe('a stranger with an invite link', () => {
     expect(await count(world.database, 'select count(*)::int as n from users where telegram_id = 8201')).toBe(0);
   });
 
-  it('who loses a race for a single-use code is written nowhere; the winner joins', async () => {
+  it('who loses a race for a single-use code is written nowhere; the winner joins', async (context) => {
+    recordCase(context, {
+      area: 'security',
+      case: 'a race for a single-use invite',
+      action: '20 strangers send /start with the same single-use code at once',
+      traineeSaw: 'one is let in; 19 read «По этому приглашению уже зарегистрировались…»',
+      checked: 'exactly one users row and one redemption',
+    });
     const invite = await singleUseInvite();
     const racers = Array.from({ length: 20 }, (_, i) => world.telegram.user(8300 + i, { firstName: `Гонщик ${i}` }));
     for (const racer of racers) racer.sendText(`/start ${invite.code}`);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordCase, recordFigures } from './report.js';
 import { getOrCreateUser } from '../../src/db/queries/users.js';
 import { asTelegramId } from '../../src/db/ids.js';
 import { startWorld, type World } from '../support/world.js';
@@ -28,7 +29,14 @@ afterAll(async () => {
 });
 
 describe('a manager with a big team', () => {
-  it('gets /team whole, in as many messages as it takes, with every name isolated', async () => {
+  it('gets /team whole, in as many messages as it takes, with every name isolated', async (context) => {
+    recordCase(context, {
+      area: 'hostile input',
+      case: '/team for 50 long names, one with a right-to-left override',
+      action: 'a manager sends /team; 50 trainees with 100-character names, one starting with U+202E',
+      traineeSaw: 'the whole team over several messages; every line reads left to right',
+      checked: 'each message under 4096 characters; 50 lines; names wrapped in U+2068…U+2069, no override left',
+    });
     const olga = world.telegram.user(manager, { firstName: 'Ольга' });
     olga.sendText('/team');
     await olga.waitForMessage((m) => m.text.startsWith('Результаты команды'));
@@ -37,6 +45,7 @@ describe('a manager with a big team', () => {
       return lines.filter((line) => line.includes('тренировок 1')).length >= 50 ? true : undefined;
     }, 10_000);
     const texts = olga.messages().map((m) => m.text);
+    recordFigures(context, { messages: texts.length });
     expect(texts.length).toBeGreaterThan(1);
     for (const text of texts) expect(text.length).toBeLessThanOrEqual(4096);
     const overridden = texts.join('\n').split('\n').find((line) => line.includes('Звоните'))!;
@@ -47,7 +56,14 @@ describe('a manager with a big team', () => {
 });
 
 describe('the bot added to a group', () => {
-  it('says in one line that training is one to one and leaves', async () => {
+  it('says in one line that training is one to one and leaves', async (context) => {
+    recordCase(context, {
+      area: 'operator',
+      case: 'the bot added to a group',
+      action: 'a manager adds the bot to a group and writes there',
+      traineeSaw: '«Тренировки проходят в личном чате с ботом… Из группы я выхожу.»',
+      checked: 'one message in the group, then leaveChat',
+    });
     const olga = world.telegram.user(manager);
     world.telegram.postInGroup(-100500, olga, 'Всем привет! Бот, оцени нас');
     await world.telegram.waitUntil(() => (world.telegram.hasLeft(-100500) ? true : undefined), 10_000);

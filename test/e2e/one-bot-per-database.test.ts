@@ -1,0 +1,134 @@
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { lastTraineeLine, scriptedModel } from '../support/model-script.js';
+import type { OpenAiFake } from '../support/openai-fake.js';
+import type { TelegramFake } from '../support/telegram-fake.js';
+import { openAiKey, startScenario, startWorld, type World } from '../support/world.js';
+
+const trainee = 7_501;
+let world: World;
+let telegram: TelegramFake;
+let openai: OpenAiFake;
+
+beforeAll(async () => {
+  world = await startWorld({ trainees: [trainee], env: { LLM_TIMEOUT_MS: '20000' } });
+  ({ telegram, openai } = world);
+  await startScenario(telegram.user(trainee));
+});
+afterEach(() => {
+  openai.respondWith(scriptedModel());
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+const answerTo = (line: string) => `Клиент отвечает на: ${line}`;
+const logLines = (output: string, msg: RegExp) => output.split('\n').filter((line) => line.startsWith('{') && msg.test(line));
+
+/**
+ * A second bot process on the same database and token, as an operator would start it by mistake.
+ * Spawned here rather than with startBotProcess, which waits for polling and keeps no exit code.
+ */
+function startSecondBot(): { readonly exited: Promise<number | null>; output(): string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/main.ts')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'debug',
+      HEALTH_PORT: '0',
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      BOT_TOKEN: telegram.token,
+      ...world.knowledge.env,
+      OPENAI_API_KEY: openAiKey,
+      OPENAI_BASE_URL: openai.baseUrl,
+      DATABASE_URL: world.database.url,
+      ALLOWED_USER_IDS: String(trainee),
+      LLM_TIMEOUT_MS: '20000',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  void exited.finally(() => clearTimeout(timer));
+  return { exited, output: () => output };
+}
+
+describe('a second bot process on the same database', () => {
+  it('refuses to start, naming the first; the turn the first is answering is answered once', async () => {
+    const user = telegram.user(trainee);
+    const first = world.bot;
+    const requests = openai.requests.length;
+    openai.respondWith(scriptedModel((request) => ({ content: answerTo(lastTraineeLine(request)), delayMs: 6_000 })));
+    user.sendText('Медленный вопрос');
+    await telegram.waitUntil(() => (openai.requests.length > requests ? true : undefined));
+
+    const second = startSecondBot();
+    expect(await second.exited).toBe(1);
+    const said = second.output();
+    console.log(said.split('\n').find((line) => line.startsWith('Другой процесс')));
+    expect(said).toContain('Другой процесс бота уже работает с базой');
+    expect(said).toContain(`хост ${hostname()}, pid ${first.child.pid}`);
+    expect(said).toMatch(/работает с \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/);
+    expect(said).not.toMatch(/finishing work that the last stop interrupted|bot is polling/);
+
+    await user.waitForMessage((m) => m.text === answerTo('Медленный вопрос'), 15_000);
+    await sleep(500);
+    expect(user.messages().filter((m) => m.text === answerTo('Медленный вопрос'))).toHaveLength(1);
+    expect(first.child.exitCode).toBeNull();
+  });
+
+  it('can start once the first has stopped: the lock goes with it', async () => {
+    const previous = world.bot;
+    await world.restartBot('SIGTERM');
+    expect(previous.output()).toMatch(/"part":"instance lock","msg":"stopped"/);
+    expect(world.bot.output()).toContain('instance lock taken');
+    await world.restartBot('SIGKILL');
+    expect(world.bot.output()).toContain('instance lock taken');
+  });
+});
+
+describe('another poller with the same token (409 Conflict from getUpdates)', () => {
+  const conflict = {
+    error_code: 409,
+    description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+  };
+
+  it('is waited out with one warning, and the trainee is answered once it ends', async () => {
+    const user = telegram.user(trainee);
+    const warnedBefore = logLines(world.bot.output(), /409 Conflict/).length;
+    telegram.failNext('getUpdates', conflict, 3);
+    // This text ends the long poll in progress; the polls after it meet the conflict.
+    user.sendText('Перед конфликтом');
+    await user.waitForMessage((m) => m.text === answerTo('Перед конфликтом'));
+    await telegram.waitUntil(() => (telegram.callsOf('getUpdates').filter((c) => c.error?.error_code === 409).length >= 3 ? true : undefined));
+    user.sendText('Во время конфликта');
+    await user.waitForMessage((m) => m.text === answerTo('Во время конфликта'), 20_000);
+
+    expect(world.bot.child.exitCode).toBeNull();
+    const output = world.bot.output();
+    expect(logLines(output, /409 Conflict/).length - warnedBefore).toBe(1);
+    expect(output).toMatch(/"trouble":"conflict".*"msg":"receiving updates again"/);
+  });
+
+  it('survives a real second poller on another machine, and takes updates again once it stops', async () => {
+    const user = telegram.user(trainee);
+    const warnedBefore = logLines(world.bot.output(), /409 Conflict/).length;
+    // The other machine long-polls with the same token for 3 s, taking no updates (no offset).
+    const until = Date.now() + 3_000;
+    while (Date.now() < until) {
+      await fetch(`${telegram.apiRoot}/bot${telegram.token}/getUpdates?timeout=1`).then((response) => response.json());
+    }
+    user.sendText('После чужого опроса');
+    await user.waitForMessage((m) => m.text === answerTo('После чужого опроса'), 40_000);
+
+    expect(world.bot.child.exitCode).toBeNull();
+    expect(logLines(world.bot.output(), /409 Conflict/).length - warnedBefore).toBe(1);
+  });
+});
