@@ -111,6 +111,17 @@ export function resolveModelSource(model: string, modelsDir: string): ModelSourc
   return { kind: 'hub', id: model, cacheDir: path.resolve(modelsDir) };
 }
 
+/**
+ * Where the model's files come from: `local` (a folder named by EMBEDDING_MODEL), `cache` (a hub
+ * model already under MODELS_DIR, in transformers.js' cache layout `<id>/config.json`,
+ * `<id>/onnx/model.onnx`) or `hub` (downloaded now).
+ */
+export function modelFilesFrom(source: ModelSource): 'local' | 'cache' | 'hub' {
+  if (source.kind === 'local') return 'local';
+  const folder = path.join(source.cacheDir, source.id);
+  return existsSync(path.join(folder, 'config.json')) && existsSync(path.join(folder, 'onnx', 'model.onnx')) ? 'cache' : 'hub';
+}
+
 // transformers.js keeps its settings in one global object: loads take turns so that one load's
 // settings never leak into another's.
 let loadQueue: Promise<unknown> = Promise.resolve();
@@ -127,9 +138,11 @@ export function poolingForModel(model: string): Pooling {
 /** Loads the model once and returns an embedder that batches concurrent queries. */
 export async function createEmbedder(options: EmbedderOptions): Promise<Embedder> {
   const source = resolveModelSource(options.model, options.modelsDir);
-  const load = loadQueue.then(() => loadPipeline(source, options));
+  // Decided just before the load, which fills the cache: a hub model already in MODELS_DIR (baked
+  // into the image, or downloaded by an earlier start) is read from there, with no network.
+  const load = loadQueue.then(async () => ({ from: modelFilesFrom(source), extractor: await loadPipeline(source, options) }));
   loadQueue = load.catch(() => undefined);
-  const extractor = await load;
+  const { from, extractor } = await load;
   const embedder = new BatchingEmbedder(extractor, options, prefixesForModel(options.model), poolingForModel(options.model));
   try {
     await embedder.measureDimension();
@@ -142,7 +155,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     );
   }
   options.logger.info(
-    { model: options.model, source: source.kind, dimension: embedder.dimension },
+    { model: options.model, source: from, dimension: embedder.dimension },
     'embedding model loaded',
   );
   return embedder;

@@ -1,6 +1,7 @@
 /**
- * There is no Docker engine here: these tests read the Dockerfile and docker-compose.yml, check the
- * structure operators rely on, and run the health-check commands themselves against loopback servers.
+ * Static checks of the Dockerfile, docker-compose.yml and .dockerignore: the structure operators rely
+ * on, and the health-check commands run for real against loopback servers. No Docker engine is needed
+ * here; `npm run test:docker` (scripts/test-docker.sh) builds and runs the real image and stack.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -84,6 +85,27 @@ const globalArgs = new Map(dockerfile.filter((i) => i.stage === -1 && i.keyword 
 const resolveImage = (from: Instruction) =>
   from.args.split(/\s+/)[0]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => globalArgs.get((a ?? b)!) ?? '');
 const finalEnv = new Map(inStage(finalStage, 'ENV').flatMap((i) => [...assignments(i)]));
+
+/**
+ * The `node_modules/…` paths the final stage's RUNs delete when building for `arch` (TARGETARCH):
+ * plain `rm -rf …` and `if [ "$TARGETARCH" = <arch> ]; then rm -rf …; fi`.
+ */
+function prunedFor(arch: string): string[] {
+  return inStage(finalStage, 'RUN')
+    .flatMap((i) => i.args.split('&&'))
+    .flatMap((command) => {
+      const conditional = /^\s*if \[ "\$TARGETARCH" = "?(\w+)"? \]; then (.*); fi\s*$/.exec(command);
+      if (conditional && conditional[1] !== arch) return [];
+      const rm = /\brm -rf ([^;]+)/.exec(conditional ? conditional[2]! : command);
+      return rm ? rm[1]!.trim().split(/\s+/) : [];
+    })
+    .filter((target) => target.startsWith('node_modules/'));
+}
+
+/** The modules a TypeScript file imports (static imports and re-exports). */
+function importsOf(file: string): string[] {
+  return [...read(file).matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'/gm)].map((m) => m[1]!);
+}
 
 /** The exec-form command of an instruction (`CMD [...]`, `HEALTHCHECK ... CMD [...]`). */
 function execForm(args: string): string[] {
@@ -245,26 +267,42 @@ describe('the Dockerfile', () => {
     }
   });
 
-  it('prunes only what exists and what the bot never loads from node_modules', () => {
-    const pruned = inStage(finalStage, 'RUN')
-      .flatMap((run) => [...run.args.matchAll(/\brm -rf ([^&]+)/g)].flatMap((m) => m[1]!.trim().split(/\s+/)))
-      .filter((target) => target.startsWith('node_modules/'));
-    expect(pruned.length).toBeGreaterThan(0);
-    const removed = pruned.flatMap((pattern) => {
-      const matches = expandGlob(pattern);
-      expect(matches, `${pattern} matches nothing`).not.toEqual([]);
-      return matches;
-    });
-    // What stays: the Linux binary of onnxruntime-node, and a Node build of transformers.js that needs nothing pruned.
-    const linux = expandGlob('node_modules/onnxruntime-node/bin/napi-v*/linux/x64/onnxruntime_binding.node');
-    expect(linux.length).toBeGreaterThan(0);
-    expect(linux.filter((file) => removed.some((gone) => file.startsWith(`${gone}/`)))).toEqual([]);
-    const transformers = read('node_modules/@huggingface/transformers/dist/transformers.node.mjs');
-    const loaded = [...transformers.matchAll(/(?:from |require\w*\(|import\()\s*["']([^"'.][^"']*)["']/g)].map((m) => m[1]!);
-    for (const pattern of pruned) {
-      const name = pattern.replace(/^node_modules\//, '').split('/')[0]!;
-      if (pattern === `node_modules/${name}` || pattern === `node_modules/${name}/dist`) expect(loaded).not.toContain(name);
+  it('prunes only what exists and what the bot never loads from node_modules, per CPU', () => {
+    for (const [arch, kept] of [['amd64', 'x64'], ['arm64', 'arm64']] as const) {
+      const pruned = prunedFor(arch);
+      expect(pruned.length, arch).toBeGreaterThan(0);
+      const removed = pruned.flatMap((pattern) => {
+        const matches = expandGlob(pattern);
+        expect(matches, `${pattern} matches nothing`).not.toEqual([]);
+        return matches;
+      });
+      // What stays: this CPU's Linux binary of onnxruntime-node, and a Node build of transformers.js that needs nothing pruned.
+      const binding = expandGlob(`node_modules/onnxruntime-node/bin/napi-v*/linux/${kept}/onnxruntime_binding.node`);
+      expect(binding.length, arch).toBeGreaterThan(0);
+      expect(binding.filter((file) => removed.some((gone) => file.startsWith(`${gone}/`))), arch).toEqual([]);
+      const transformers = read('node_modules/@huggingface/transformers/dist/transformers.node.mjs');
+      const loaded = [...transformers.matchAll(/(?:from |require\w*\(|import\()\s*["']([^"'.][^"']*)["']/g)].map((m) => m[1]!);
+      for (const pattern of pruned) {
+        const name = pattern.replace(/^node_modules\//, '').split('/')[0]!;
+        if (pattern === `node_modules/${name}` || pattern === `node_modules/${name}/dist`) expect(loaded).not.toContain(name);
+      }
     }
+  });
+
+  it('installs onnxruntime-web from the local stub the lockfile names, before npm ci in both stages', () => {
+    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { resolved?: string; link?: boolean }> };
+    const stub = lock.packages['node_modules/onnxruntime-web'];
+    expect(stub?.resolved ?? '').toMatch(/^vendor\/onnxruntime-web-stub$/);
+    expect(existsSync(path.join(root, 'vendor/onnxruntime-web-stub/package.json'))).toBe(true);
+    for (const stage of stages.map((_, index) => index)) {
+      const install = dockerfile.find((i) => i.stage === stage && i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
+      if (!install) continue;
+      const vendor = dockerfile.find((i) => i.stage === stage && i.keyword === 'COPY' && /^vendor\s/.test(i.args));
+      expect(vendor, `stage ${stage} copies vendor/`).toBeDefined();
+      expect(dockerfile.indexOf(vendor!)).toBeLessThan(dockerfile.indexOf(install));
+    }
+    // The stub replaces the whole package: nothing of it is left to prune.
+    expect(read('Dockerfile')).not.toContain('node_modules/onnxruntime-web');
   });
 
   it('runs as a user other than root', () => {
@@ -322,14 +360,21 @@ describe('the Dockerfile', () => {
     const args = new Map(inStage(finalStage, 'ARG').flatMap((i) => [...assignments(i)]));
     expect(args.get('EMBEDDING_MODEL')).toBe(variableDocs.EMBEDDING_MODEL.default);
     expect(args.get('PRELOAD_MODEL')).toBe('true');
-    const download = inStage(finalStage, 'RUN').find((i) => i.args.includes('scripts/download-model.ts'));
+    const download = inStage(finalStage, 'RUN').find((i) => i.args.includes('node dist/cli/download-model.js'));
     expect(download?.args).toMatch(/PRELOAD_MODEL/);
     expect(download?.args).toContain('"$EMBEDDING_MODEL"');
+    // The downloader comes alone from the build stage, before the code: a code change keeps the model layer.
+    const copyDownloader = inStage(finalStage, 'COPY').find((i) => /^--from=build \/app\/dist\/cli\/download-model\.js /.test(i.args));
+    const copyCode = inStage(finalStage, 'COPY').find((i) => /^--from=build \/app\/dist \.\/dist$/.test(i.args));
+    expect(copyDownloader && copyCode).toBeTruthy();
+    expect(dockerfile.indexOf(copyDownloader!)).toBeLessThan(dockerfile.indexOf(download!));
+    expect(dockerfile.indexOf(download!)).toBeLessThan(dockerfile.indexOf(copyCode!));
+    expect(importsOf('src/cli/download-model.ts').filter((name) => name.startsWith('.'))).toEqual([]);
     // Downloaded as the runtime user, so the model needs no chown (a second copy of the layer).
     const users = inStage(finalStage, 'USER');
     const downloadIndex = dockerfile.indexOf(download!);
     expect(users.some((u) => dockerfile.indexOf(u) < downloadIndex && !['root', '0'].includes(u.args))).toBe(true);
-    expect(existsSync(path.join(root, 'scripts/download-model.ts'))).toBe(true);
+    expect(existsSync(path.join(root, 'src/cli/download-model.ts'))).toBe(true);
   });
 
   it('allocates with jemalloc, installed before LD_PRELOAD names it (memory is measured that way)', () => {
@@ -346,11 +391,55 @@ describe('the Dockerfile', () => {
     expect(dockerfile.indexOf(install!)).toBeLessThan(firstUser);
   });
 
+  it('fetches the embedded Chroma\'s newer glibc at build time, as root, before dependencies and code', () => {
+    const fetch = inStage(finalStage, 'RUN').find((i) => /\bnode dist\/cli\/fetch-chroma-glibc\.js \/app\/\.cache\/glibc$/.test(i.args));
+    expect(fetch, 'RUN node dist/cli/fetch-chroma-glibc.js /app/.cache/glibc').toBeDefined();
+    const at = dockerfile.indexOf(fetch!);
+    const firstUser = dockerfile.findIndex((i) => i.stage === finalStage && i.keyword === 'USER');
+    expect(at).toBeLessThan(firstUser);
+    const install = inStage(finalStage, 'RUN').find((i) => /\bnpm ci\b/.test(i.args))!;
+    const copyCode = inStage(finalStage, 'COPY').find((i) => /^--from=build \/app\/dist \.\/dist$/.test(i.args))!;
+    expect(at).toBeLessThan(dockerfile.indexOf(install));
+    expect(at).toBeLessThan(dockerfile.indexOf(copyCode));
+    // Only the fetcher and the one module it imports are copied for it; both import nothing else of ours.
+    const copied = inStage(finalStage, 'COPY')
+      .filter((i) => dockerfile.indexOf(i) < at && i.args.startsWith('--from=build'))
+      .map((i) => i.args.split(/\s+/)[1]!);
+    expect(copied.sort()).toEqual(['/app/dist/cli/fetch-chroma-glibc.js', '/app/dist/services/newer-glibc.js']);
+    expect(importsOf('src/cli/fetch-chroma-glibc.ts').filter((name) => !name.startsWith('node:'))).toEqual(['../services/newer-glibc.js']);
+    expect(importsOf('src/services/newer-glibc.ts').filter((name) => !name.startsWith('node:'))).toEqual([]);
+    // Where the bot looks first: <project>/.cache/glibc, the project being /app in the image.
+    expect(read('src/services/chroma-server.ts')).toContain("path.join(projectRoot(), '.cache', 'glibc')");
+  });
+
+  it('runs built JavaScript only: no sources, no tsx, no npm at run time', () => {
+    const copies = inStage(finalStage, 'COPY').map((i) => i.args);
+    for (const source of ['src', 'scripts', 'tsconfig.json', 'tsconfig.build.json']) {
+      expect(copies.some((c) => c.replace(/--\S+\s+/g, '').split(/\s+/).slice(0, -1).includes(source)), source).toBe(false);
+    }
+    for (const instruction of inStage(finalStage, 'RUN').concat(inStage(finalStage, 'CMD'), inStage(finalStage, 'HEALTHCHECK'))) {
+      expect(instruction.args, instruction.args.slice(0, 60)).not.toMatch(/\btsx\b|npm run|\bnpx\b/);
+    }
+    expect(finalEnv.get('NPM_CONFIG_UPDATE_NOTIFIER')).toBe('false');
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    expect(Object.keys(pkg.dependencies)).not.toContain('tsx');
+  });
+
+  it('builds without Docker Hub beyond its base image: no syntax directive, the base replaceable', () => {
+    // `# syntax=…` makes BuildKit fetch a frontend image from Docker Hub on every build.
+    expect(read('Dockerfile')).not.toMatch(/^#\s*syntax\s*=/im);
+    expect(globalArgs.get('NODE_IMAGE')).toBe('node:22-bookworm-slim');
+    for (const from of stages) expect(from.args.split(/\s+/)[0]).toBe('${NODE_IMAGE}');
+  });
+
   it('exposes the health port, checks /healthz with node itself, and starts the compiled bot', () => {
     expect(inStage(finalStage, 'EXPOSE').map((i) => i.args)).toContain('8080');
     expect(finalEnv.get('HEALTH_PORT')).toBe('8080');
     const healthcheck = inStage(finalStage, 'HEALTHCHECK');
     expect(healthcheck).toHaveLength(1);
+    // (healthy) within seconds of the start; --start-interval would need Docker Engine 25.
+    expect(seconds(/--interval=(\S+)/.exec(healthcheck[0]!.args)?.[1] ?? '30s')).toBeLessThanOrEqual(5);
+    expect(healthcheck[0]!.args).not.toContain('--start-interval');
     const command = execForm(healthcheck[0]!.args);
     expect(command[0]).toBe('node');
     expect(command.join(' ')).toContain('/healthz');
@@ -427,6 +516,14 @@ describe('docker-compose.yml', () => {
       expect(healthTest(service(name)).length, name).toBeGreaterThan(1);
     }
     expect(healthTest(service('postgres')).join(' ')).toContain('pg_isready');
+  });
+
+  it('checks health every 5 s, so (healthy) shows seconds after a start, on Docker Engine 20.10 too', () => {
+    for (const name of ['postgres', 'chroma', 'bot']) {
+      const healthcheck = service(name).healthcheck;
+      expect(seconds(healthcheck?.interval ?? '30s'), name).toBeLessThanOrEqual(5);
+      expect(healthcheck, name).not.toHaveProperty('start_interval');
+    }
   });
 
   it('runs a current PostgreSQL with its data on a named volume where that major version keeps it', () => {

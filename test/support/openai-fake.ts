@@ -59,6 +59,8 @@ export interface OpenAiFakeOptions {
   readonly supportsJsonSchema?: boolean;
   /** Default pause between stream chunks. */
   readonly chunkDelayMs?: number;
+  /** The address to listen on: the loopback unless told (e.g. the docker0 bridge for containers). */
+  readonly host?: string;
 }
 
 const DEFAULT_CHAT_REPLY = 'Здравствуйте! Расскажите, пожалуйста, подробнее, что именно вы предлагаете?';
@@ -195,13 +197,14 @@ export class OpenAiFake {
     const fake = new OpenAiFake(server, opts.apiKey ?? 'sk-test-openai-fake', opts.supportsJsonSchema ?? true, opts.chunkDelayMs ?? 5);
     server.keepAliveTimeout = 0;
     server.on('request', (req, res) => void fake.serve(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, opts.host ?? '127.0.0.1', resolve));
     return fake;
   }
 
   /** The value for OPENAI_BASE_URL / the SDK's `baseURL`. */
   get baseUrl(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    const { address, port } = this.server.address() as AddressInfo;
+    return `http://${address}:${port}/v1`;
   }
 
   async stop(): Promise<void> {
