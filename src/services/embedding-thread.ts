@@ -22,7 +22,7 @@ export type WorkerRequest =
 
 export type WorkerReply =
   | { readonly type: 'ready'; readonly dimension: number; readonly prefixes: ModelPrefixes }
-  | { readonly type: 'failed'; readonly message: string }
+  | { readonly type: 'failed'; readonly message: string; readonly stack: string }
   | { readonly type: 'result'; readonly id: number; readonly embeddings: Embedding[]; readonly stats: EmbedderStats }
   | { readonly type: 'error'; readonly id: number; readonly message: string };
 
@@ -59,7 +59,9 @@ export async function createEmbedderInWorker(options: EmbedderOptions): Promise<
     worker.once('error', (error) => reject(new EmbeddingModelLoadError(`Поток модели эмбеддингов не запустился: ${error.message}`, error)));
     worker.once('message', (reply: WorkerReply) => {
       if (reply.type === 'ready') resolve(reply);
-      else reject(new EmbeddingModelLoadError(reply.type === 'failed' ? reply.message : 'unexpected reply', reply));
+      // The thread's error cannot cross as an object: its message and stack are rebuilt here, for the log.
+      else if (reply.type === 'failed') reject(new EmbeddingModelLoadError(reply.message, Object.assign(new Error(reply.message), { stack: reply.stack })));
+      else reject(new EmbeddingModelLoadError('unexpected reply from the embedding thread', new Error(JSON.stringify(reply))));
     });
   }).catch(async (error: unknown) => {
     await worker.terminate();

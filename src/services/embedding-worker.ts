@@ -17,7 +17,7 @@ async function serve(): Promise<void> {
   try {
     embedder = await createEmbedder({ ...setup.options, logger: createLogger({ level: setup.logLevel as LogLevel, pretty: false }) });
   } catch (error) {
-    port.postMessage({ type: 'failed', message: (error as Error).message } satisfies WorkerReply);
+    port.postMessage({ type: 'failed', message: (error as Error).message, stack: (error as Error).stack ?? '' } satisfies WorkerReply);
     return;
   }
   port.postMessage({ type: 'ready', dimension: embedder.dimension, prefixes: embedder.prefixes } satisfies WorkerReply);
