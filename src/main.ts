@@ -1,20 +1,23 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { run, type RunnerHandle } from '@grammyjs/runner';
 import { GrammyError, HttpError, type Api } from 'grammy';
 import { createBot, registerCommands } from './bot/index.js';
 import type { BotContext } from './bot/context.js';
 import { createI18n } from './bot/i18n.js';
-import { recoverInterruptedWork } from './bot/recovery.js';
+import { createUpdateQueue, startPolling, type Polling } from './bot/polling.js';
+import { startRecovery } from './bot/recovery.js';
 import { loadConfigOrExplain, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
+import { InstanceLock } from './db/instance-lock.js';
 import { StartupError } from './errors.js';
 import { httpProbe, startHealthServer, type Probe } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createServices } from './services/create-services.js';
 import { loadScenarios, ScenarioFileError } from './services/scenarios.js';
+import { listenForErasures } from './services/erase-person.js';
 import { createKnowledgeBase } from './services/knowledge-base/index.js';
+import { startRetention } from './services/retention.js';
 import { KnowledgeBaseDirError } from './services/knowledge-base/indexer.js';
 import { VectorStoreUnavailableError } from './services/vector-store.js';
 
@@ -52,8 +55,18 @@ interface Observability {
   readonly probes: Probes;
 }
 
-/** The composition root: config → logger → database → services → bot. */
-async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { metrics, probes }: Observability): Promise<void> {
+/**
+ * The composition root: config → logger → database → services → bot. `stopWith` stops the whole
+ * app, exit code 1, for what happens later and cannot be waited out (the instance lock taken by
+ * another process, Telegram refusing the token).
+ */
+async function startApp(
+  config: Config,
+  logger: Logger,
+  lifecycle: Lifecycle,
+  { metrics, probes }: Observability,
+  stopWith: (error: Error) => void,
+): Promise<void> {
   const scenarios = await loadScenarios(config.scenariosDir).catch((error: unknown) => {
     throw error instanceof ScenarioFileError ? new StartupError(error.message, 2, { cause: error }) : error;
   });
@@ -63,6 +76,14 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
   lifecycle.add({ name: 'database', stop: () => database.close() });
   logger.info({ database: database.description }, 'database ready, migrations applied');
   probes.database = () => database.ping();
+  // Before anything acts as the bot (recovery, polling, even the knowledge base's Chroma): a second
+  // process on this database stops here, naming the first.
+  const instanceLock = await InstanceLock.acquire(database.db, {
+    logger,
+    databaseDescription: database.description,
+    onLost: (error) => stopWith(error),
+  });
+  lifecycle.add({ name: 'instance lock', stop: () => instanceLock.release() });
 
   const knowledgeBase = await createKnowledgeBase(config, logger);
   lifecycle.add({ name: 'knowledge base', stop: () => knowledgeBase.stop() });
@@ -73,7 +94,7 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
 
   // The export's alerts reach the admins through the bot, which is built from these services.
   let tellAdmins: (text: string) => Promise<void> = () => Promise.resolve();
-  const { services, training, conversationStore, sheetsExport } = createServices(config, {
+  const { services, training, conversationStore, sheetsExport, peopleCaches } = createServices(config, {
     logger,
     metrics,
     db: database.db,
@@ -81,6 +102,11 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
     knowledgeBase,
     alertAdmins: (text) => tellAdmins(text),
   });
+  // Before any update is handled: an erasure by `npm run user:erase` must reach the caches at once.
+  const erasures = await listenForErasures(database.db, peopleCaches, logger);
+  lifecycle.add({ name: 'erasure listener', stop: () => erasures.stop() });
+  const retention = startRetention({ db: database.db, retentionDays: config.retentionDays, logger });
+  lifecycle.add({ name: 'transcript retention', stop: () => retention.stop() });
   logger.info(
     { endpoint: config.openai.baseUrl ?? 'OpenAI', clientModel: config.openai.clientModel, judgeModel: config.openai.judgeModel },
     'language model configured',
@@ -106,24 +132,45 @@ async function startApp(config: Config, logger: Logger, lifecycle: Lifecycle, { 
   } else {
     logger.info({ reason: config.sheets.enabled ? undefined : config.sheets.reason }, 'Google Sheets export off');
   }
-  await registerCommands(bot.api, i18n).catch((error: unknown) => logger.warn({ err: error }, 'could not register the command menu'));
-  const recovered = await recoverInterruptedWork({ api: bot.api, training, defaultLocale: config.defaultLocale, i18n, logger });
-  if (recovered.turnsAnswered + recovered.evaluationsShown + recovered.failed > 0) {
-    logger.info(recovered, 'finished work that the last stop interrupted');
-  }
-  const runner: RunnerHandle = run(bot, {
-    runner: { fetch: { allowed_updates: ['message', 'edited_message', 'callback_query'] } },
+  await registerCommands(bot.api, i18n).catch((error: unknown) =>
+    logger.warn({ err: error }, 'could not register the command menu'),
+  );
+
+  // What a crash interrupted is finished beside polling; each chat concerned is held until its own
+  // work is done, so its new updates come after the reply it was owed.
+  const updates = createUpdateQueue(bot, logger);
+  const recovery = await startRecovery({
+    api: bot.api,
+    training,
+    defaultLocale: config.defaultLocale,
+    i18n,
+    logger,
+    holdChat: (telegramId) => updates.hold(String(telegramId)),
   });
-  lifecycle.add({ name: 'telegram polling', stop: () => stopPolling(runner, config.shutdownTimeoutMs, logger) });
+  // Added before polling, so stopped after it: held chats' updates still get their turn at shutdown.
+  lifecycle.add({ name: 'start-up recovery', stop: () => withTimeout(recovery.stop(), config.shutdownTimeoutMs) });
+  if (recovery.chats > 0) logger.info({ chats: recovery.chats }, 'finishing work that the last stop interrupted, beside polling');
+  void recovery.finished.then((summary) => {
+    if (summary.turnsAnswered + summary.evaluationsShown + summary.failed > 0) {
+      logger.info(summary, 'finished work that the last stop interrupted');
+    }
+  });
+
+  const polling = startPolling(bot, updates, { logger, onFatal: (error) => stopWith(explainPollingFailure(error)) });
+  lifecycle.add({ name: 'telegram polling', stop: () => stopPolling(polling, config.shutdownTimeoutMs, logger) });
   // grammY types its signal with an AbortController shim; the runtime takes the standard one.
   type GrammySignal = Parameters<typeof bot.api.getMe>[0];
-  probes.telegram = async (signal) => runner.isRunning() && (await bot.api.getMe(signal as GrammySignal)).id === bot.botInfo.id;
+  probes.telegram = async (signal) =>
+    polling.isReceiving() && (await bot.api.getMe(signal as GrammySignal)).id === bot.botInfo.id;
   logger.info({ bot: bot.botInfo.username, apiRoot: config.telegramApiRoot }, 'bot is polling for updates');
 }
 
 /** A missing knowledge base folder is an operator's mistake: said at start, not found later in a log. */
 async function requireKnowledgeBaseDir(dir: string): Promise<void> {
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new KnowledgeBaseDirError(dir, undefined);
 }
 
@@ -148,7 +195,9 @@ function indexInBackground(knowledgeBase: Awaited<ReturnType<typeof createKnowle
 /** A message to every admin; one failing admin does not stop the others. */
 async function notifyAdmins(api: Api, config: Config, text: string, logger: Logger): Promise<void> {
   for (const id of config.access.adminUserIds) {
-    await api.sendMessage(id, text).catch((error: unknown) => logger.warn({ err: error, adminId: id }, 'could not tell an admin'));
+    await api
+      .sendMessage(id, text)
+      .catch((error: unknown) => logger.warn({ err: error, adminId: id }, 'could not tell an admin'));
   }
 }
 
@@ -157,7 +206,9 @@ async function initTelegram(init: () => Promise<void>, config: Config): Promise<
     await init();
   } catch (error) {
     if (error instanceof GrammyError && error.error_code === 401) {
-      throw new StartupError('Telegram отклонил BOT_TOKEN (401 Unauthorized). Проверьте токен у @BotFather.', 2, { cause: error });
+      throw new StartupError('Telegram отклонил BOT_TOKEN (401 Unauthorized). Проверьте токен у @BotFather.', 2, {
+        cause: error,
+      });
     }
     if (error instanceof HttpError || error instanceof GrammyError) {
       throw new StartupError(
@@ -170,15 +221,30 @@ async function initTelegram(init: () => Promise<void>, config: Config): Promise<
   }
 }
 
+/** What stopped polling for good, for the operator. */
+function explainPollingFailure(error: unknown): Error {
+  if (error instanceof GrammyError && error.error_code === 401) {
+    return new Error('Telegram перестал принимать BOT_TOKEN (401 Unauthorized): токен отозван или заменён у @BotFather.', {
+      cause: error,
+    });
+  }
+  return new Error(`Получение обновлений Telegram остановилось: ${(error as Error).message ?? String(error)}`, { cause: error });
+}
+
 /**
- * Stops taking updates, then gives the turns in flight `timeoutMs` to finish. The runner's own
- * stop() resolves once fetching stops, not when handlers finish, so its update count is watched.
+ * Stops taking updates, then gives the updates fetched (running or waiting in their chat's line)
+ * `timeoutMs` to finish: stop() resolves once fetching stops, not when handlers finish.
  */
-async function stopPolling(runner: RunnerHandle, timeoutMs: number, logger: Logger): Promise<void> {
-  await runner.stop();
+async function stopPolling(polling: Polling, timeoutMs: number, logger: Logger): Promise<void> {
+  await polling.stop();
   const deadline = Date.now() + timeoutMs;
-  while (runner.size() > 0 && Date.now() < deadline) await sleep(50);
-  if (runner.size() > 0) logger.warn({ timeoutMs, inFlight: runner.size() }, 'updates still running at shutdown were cut off');
+  while (polling.size() > 0 && Date.now() < deadline) await sleep(50);
+  if (polling.size() > 0) logger.warn({ timeoutMs, inFlight: polling.size() }, 'updates still running at shutdown were cut off');
+}
+
+async function withTimeout(work: Promise<void>, timeoutMs: number): Promise<void> {
+  const timer = sleep(timeoutMs, undefined, { ref: false });
+  await Promise.race([work, timer]);
 }
 
 async function main(): Promise<void> {
@@ -190,17 +256,27 @@ async function main(): Promise<void> {
   const probes: Probes = { database: notStarted, telegram: notStarted };
 
   let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
+  const stopAll = (exitCode: number) => {
     lifecycle
       .stopAll()
-      .then(() => process.exit(0))
+      .then(() => process.exit(exitCode))
       .catch((error: unknown) => {
         logger.fatal({ err: error }, 'failed to shut down');
         process.exit(1);
       });
+  };
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    stopAll(0);
+  };
+  const stopWith = (error: Error) => {
+    if (stopping) return;
+    stopping = true;
+    logger.fatal({ err: error.cause ?? error }, error.message);
+    console.error(error.message);
+    stopAll(1);
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
@@ -212,11 +288,11 @@ async function main(): Promise<void> {
       lifecycle.add({ name: 'health server', stop: () => health.stop() });
       logger.info({ port: health.port }, 'health endpoints: /healthz /readyz /metrics');
     }
-    await startApp(config, logger, lifecycle, { metrics, probes });
+    await startApp(config, logger, lifecycle, { metrics, probes }, stopWith);
   } catch (error) {
     await lifecycle.stopAll();
     if (error instanceof StartupError) {
-      logger.fatal({ err: error.cause }, error.message);
+      logger.fatal({ err: error.cause ?? error }, error.message);
       console.error(error.message);
       process.exit(error.exitCode);
     }

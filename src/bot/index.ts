@@ -7,6 +7,7 @@ import type { UserFromGetMe } from 'grammy/types';
 import type { ConversationStore } from '../db/queries/conversation-states.js';
 import { contextConstructor, type BotContext, type BotDependencies, type ConversationContext } from './context.js';
 import { chatFeature } from './features/chat.js';
+import { eraseFeature } from './features/erase.js';
 import { finishFeature } from './features/finish.js';
 import { hintFeature } from './features/hint.js';
 import { historyFeature } from './features/history.js';
@@ -16,6 +17,7 @@ import { startFeature } from './features/start.js';
 import { teamFeature } from './features/team.js';
 import { unhandledFeature } from './features/unhandled.js';
 import { handleBotError, handleUpdateError } from './handlers/error.js';
+import { chatKey } from './helpers/per-chat-queue.js';
 import { DraftSupport } from './helpers/stream-reply.js';
 import { accessGate } from './middleware/access.js';
 import { logUpdates } from './middleware/logging.js';
@@ -47,8 +49,10 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
 
   const { i18n } = options;
 
-  // Updates of one chat run one after another; different chats run in parallel.
-  bot.use(sequentialize((ctx) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
+  // Updates of one chat run one after another; different chats run in parallel. Under polling the
+  // chats' lines (bot/polling.ts) already keep this order by the same key; this keeps it for any
+  // other caller of handleUpdate (tests, benchmarks).
+  bot.use(sequentialize(chatKey));
 
   // Everything from here on is behind the error boundary: whatever fails ends in handleUpdateError.
   const guarded = bot.errorBoundary(handleUpdateError);
@@ -73,6 +77,7 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   guarded.use(teamFeature);
   guarded.use(inviteFeature);
   guarded.use(hintFeature);
+  guarded.use(eraseFeature);
   guarded.use(chatFeature);
   guarded.use(unhandledFeature);
 

@@ -4,7 +4,7 @@ import type { Locale } from '../config.js';
 import type { Logger } from '../logger.js';
 import { JudgeUnavailableError } from '../services/judge.js';
 import { ModelUnavailableError } from '../services/llm.js';
-import type { TrainingService } from '../services/training.js';
+import type { InterruptedWork, TrainingService } from '../services/training.js';
 import { evaluationMessages } from './features/finish.js';
 import { splitMessage } from './helpers/split-message.js';
 import { negotiateLocale } from './i18n.js';
@@ -15,22 +15,97 @@ export interface RecoverySummary {
   readonly failed: number;
 }
 
-/**
- * At start-up, before polling: finishes what a crash interrupted. Unanswered turns get their reply,
- * an interrupted /finish is judged again, and evaluations stored but never shown are shown.
- */
-export async function recoverInterruptedWork(deps: {
+export interface RecoveryRun {
+  /** Chats with interrupted work; each one's new updates wait until its own work is done. */
+  readonly chats: number;
+  /** Resolves once every chat's work is done; never rejects (a failure is counted and logged). */
+  readonly finished: Promise<RecoverySummary>;
+  /** Starts no further chat; resolves once the chats being recovered are done. */
+  stop(): Promise<void>;
+}
+
+export interface RecoveryDeps {
   readonly api: Api;
   readonly training: TrainingService;
   readonly defaultLocale: Locale;
   readonly i18n: Pick<I18n, 't'>;
   readonly logger: Logger;
-}): Promise<RecoverySummary> {
+  /**
+   * Keeps the chat's updates waiting until the returned function is called: a trainee's new text
+   * must not be answered before the reply the crash owed them.
+   */
+  readonly holdChat: (telegramId: number) => () => void;
+  /** How many chats are recovered at once. */
+  readonly concurrency?: number;
+}
+
+/** Chats recovered at once: enough to finish 50 interrupted turns in seconds, few enough to spare the model. */
+const defaultConcurrency = 8;
+
+/**
+ * At start-up, beside polling: finishes what a crash interrupted. Unanswered turns get their reply,
+ * an interrupted /finish is judged again, and evaluations stored but never shown are shown.
+ * Chats are recovered side by side (at most `concurrency` at once), each chat's work in order.
+ *
+ * Resolves once the work is found and every chat concerned is held; polling may start then.
+ */
+export async function startRecovery(deps: RecoveryDeps): Promise<RecoveryRun> {
+  const work = await deps.training.interruptedWork();
+  const chats = [...workByChat(work, recoverySteps(deps)).entries()].map(([telegramId, steps]) => ({
+    steps,
+    release: deps.holdChat(telegramId),
+  }));
+  const summary = { turnsAnswered: 0, evaluationsShown: 0, failed: 0 };
+  let next = 0;
+  let stopping = false;
+  const worker = async (): Promise<void> => {
+    while (!stopping && next < chats.length) {
+      const chat = chats[next++]!;
+      try {
+        for (const step of chat.steps) {
+          const outcome = await step().catch((error: unknown) => {
+            deps.logger.error({ err: error }, 'recovery: a step failed unexpectedly');
+            return 'failed' as const;
+          });
+          if (outcome !== 'skipped') summary[outcome]++;
+        }
+      } finally {
+        chat.release();
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.min(deps.concurrency ?? defaultConcurrency, chats.length) }, worker);
+  const finished = Promise.all(workers).then(() => ({ ...summary }));
+  return {
+    chats: chats.length,
+    finished,
+    stop: async () => {
+      stopping = true;
+      await finished;
+    },
+  };
+}
+
+type Outcome = keyof RecoverySummary | 'skipped';
+type Step = () => Promise<Outcome>;
+type Steps = ReturnType<typeof recoverySteps>;
+
+/** Each chat's steps in the order a crash left them: the owed reply, then the verdict. */
+function workByChat(work: InterruptedWork, steps: Steps): Map<number, Step[]> {
+  const byChat = new Map<number, Step[]>();
+  const add = (telegramId: number, step: Step) => {
+    const steps = byChat.get(telegramId);
+    if (steps) steps.push(step);
+    else byChat.set(telegramId, [step]);
+  };
+  for (const item of work.unansweredTurns) add(item.telegramId, () => steps.answerTurn(item));
+  for (const item of work.pendingFinishes) add(item.telegramId, () => steps.finish(item));
+  for (const item of work.undeliveredEvaluations) add(item.telegramId, () => steps.showEvaluation(item));
+  return byChat;
+}
+
+function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLocale' | 'i18n' | 'logger'>) {
   const { api, training, logger, i18n } = deps;
-  const work = await training.interruptedWork();
-  let turnsAnswered = 0;
-  let evaluationsShown = 0;
-  let failed = 0;
   const translate = (languageCode: string | null) => {
     const locale = negotiateLocale(languageCode, deps.defaultLocale);
     return (key: string, variables?: Record<string, string | number>) => i18n.t(locale, key, variables);
@@ -42,50 +117,51 @@ export async function recoverInterruptedWork(deps: {
     for (const part of parts) await api.sendMessage(chatId, part, { parse_mode: 'HTML' });
   };
 
-  for (const item of work.unansweredTurns) {
-    try {
-      const result = item.undeliveredReply
-        ? { kind: 'answered' as const, reply: item.undeliveredReply.content, replyId: item.undeliveredReply.id }
-        : await training.answer(item);
-      if (result.kind !== 'answered') continue;
-      await sendText(item.telegramId, result.reply);
-      await training.markReplyDelivered(result.replyId);
-      turnsAnswered++;
-    } catch (error) {
-      failed++;
-      logger.warn({ err: error, sessionId: item.session.id }, 'recovery: could not answer an interrupted turn');
-      if (error instanceof ModelUnavailableError) {
-        await api.sendMessage(item.telegramId, translate(item.languageCode)('chat-model-unavailable')).catch(() => undefined);
+  return {
+    async answerTurn(item: InterruptedWork['unansweredTurns'][number]): Promise<Outcome> {
+      try {
+        const result = item.undeliveredReply
+          ? { kind: 'answered' as const, reply: item.undeliveredReply.content, replyId: item.undeliveredReply.id }
+          : await training.answer(item);
+        if (result.kind !== 'answered') return 'skipped';
+        await sendText(item.telegramId, result.reply);
+        await training.markReplyDelivered(result.replyId);
+        return 'turnsAnswered';
+      } catch (error) {
+        logger.warn({ err: error, sessionId: item.session.id }, 'recovery: could not answer an interrupted turn');
+        if (error instanceof ModelUnavailableError) {
+          await api.sendMessage(item.telegramId, translate(item.languageCode)('chat-model-unavailable')).catch(() => undefined);
+        }
+        return 'failed';
       }
-    }
-  }
+    },
 
-  for (const item of work.pendingFinishes) {
-    const t = translate(item.languageCode);
-    try {
-      const result = await training.finish(item.session.userId);
-      if (result.kind !== 'finished') continue;
-      await sendHtml(item.telegramId, evaluationMessages(t, result.training, result.evaluation));
-      await training.markEvaluationDelivered(item.session.id);
-      evaluationsShown++;
-    } catch (error) {
-      failed++;
-      logger.warn({ err: error, sessionId: item.session.id }, 'recovery: could not finish an interrupted /finish');
-      if (error instanceof JudgeUnavailableError) {
-        await api.sendMessage(item.telegramId, t('finish-judge-unavailable')).catch(() => undefined);
+    async finish(item: InterruptedWork['pendingFinishes'][number]): Promise<Outcome> {
+      const t = translate(item.languageCode);
+      try {
+        const result = await training.finish(item.session.userId);
+        if (result.kind !== 'finished') return 'skipped';
+        await sendHtml(item.telegramId, evaluationMessages(t, result.training, result.evaluation));
+        await training.markEvaluationDelivered(item.session.id);
+        return 'evaluationsShown';
+      } catch (error) {
+        logger.warn({ err: error, sessionId: item.session.id }, 'recovery: could not finish an interrupted /finish');
+        if (error instanceof JudgeUnavailableError) {
+          await api.sendMessage(item.telegramId, t('finish-judge-unavailable')).catch(() => undefined);
+        }
+        return 'failed';
       }
-    }
-  }
+    },
 
-  for (const item of work.undeliveredEvaluations) {
-    try {
-      await sendHtml(item.telegramId, evaluationMessages(translate(item.languageCode), item, item.evaluation));
-      await training.markEvaluationDelivered(item.session.id);
-      evaluationsShown++;
-    } catch (error) {
-      failed++;
-      logger.warn({ err: error, sessionId: item.session.id }, 'recovery: could not show a stored evaluation');
-    }
-  }
-  return { turnsAnswered, evaluationsShown, failed };
+    async showEvaluation(item: InterruptedWork['undeliveredEvaluations'][number]): Promise<Outcome> {
+      try {
+        await sendHtml(item.telegramId, evaluationMessages(translate(item.languageCode), item, item.evaluation));
+        await training.markEvaluationDelivered(item.session.id);
+        return 'evaluationsShown';
+      } catch (error) {
+        logger.warn({ err: error, sessionId: item.session.id }, 'recovery: could not show a stored evaluation');
+        return 'failed';
+      }
+    },
+  };
 }

@@ -49,6 +49,8 @@ export const sessions = pgTable(
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     /** Set when /finish starts: a judge interrupted by a crash is run again at the next start. */
     finishRequestedAt: timestamp('finish_requested_at', { withTimezone: true }),
+    /** When RETENTION_DAYS deleted the dialogue (src/services/retention.ts); the evaluation stays. */
+    transcriptDeletedAt: timestamp('transcript_deleted_at', { withTimezone: true }),
   },
   (table) => [
     // The database, not the handler, guarantees one active session per user.
@@ -120,9 +122,12 @@ export const invites = pgTable(
   'invites',
   {
     code: text('code').primaryKey(),
+    /**
+     * Null once the creator was erased: the invite stays (closed) so that the people it admitted keep
+     * their redemption, and with it their access in invite mode.
+     */
     createdBy: integer('created_by')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' })
+      .references(() => users.id, { onDelete: 'set null' })
       .$type<UserId>(),
     role: userRole('role').notNull().default('trainee'),
     maxUses: integer('max_uses').notNull(),
@@ -167,9 +172,62 @@ export const sheetExports = pgTable(
   (table) => [index('sheet_exports_due').on(table.status, table.nextAttemptAt)],
 );
 
+/**
+ * Outbox of erasures in the managers' sheet (src/services/sheets/sheet-erasure.ts): the rows of an
+ * erased person's sessions still to be deleted there. The database part of an erasure is already
+ * done when a row is written; the row goes once the sheet holds nothing of the person.
+ */
+export const sheetErasures = pgTable(
+  'sheet_erasures',
+  {
+    id: serial('id').primaryKey(),
+    /** Whom the rows were about, until they are deleted (the last look, below, needs no name). */
+    telegramId: bigint('telegram_id', { mode: 'number' }).$type<TelegramId>(),
+    sessionIds: integer('session_ids').array().notNull().$type<SessionId[]>(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * Until then a write begun before the erasure may still land (an export's append, a rewrite of
+     * «Сотрудники» from data read before): the sheet is looked at once more after it.
+     */
+    settleUntil: timestamp('settle_until', { withTimezone: true }),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+  },
+  (table) => [index('sheet_erasures_due').on(table.nextAttemptAt), index('sheet_erasures_telegram_id').on(table.telegramId)],
+);
+
+/**
+ * Background jobs shared by every process on the database (the retention job, the sheet's row
+ * deletions): a lease so that one process runs a job at a time, and when it last completed.
+ */
+export const jobRuns = pgTable('job_runs', {
+  name: text('name').primaryKey(),
+  lastRunAt: timestamp('last_run_at', { withTimezone: true }),
+  leasedUntil: timestamp('leased_until', { withTimezone: true }),
+  leaseHolder: text('lease_holder'),
+});
+
 /** Storage of @grammyjs/conversations: multi-step flows survive restarts. */
 export const conversationStates = pgTable('conversation_states', {
   key: text('key').primaryKey(),
   value: jsonb('value').notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Who holds the bot's instance lock (src/db/instance-lock.ts), so that a second process can name it.
+ * A row is trusted only while its `backend_pid` still holds the advisory lock: one left by a process
+ * that died is simply overwritten by the next holder.
+ */
+export const botInstances = pgTable('bot_instances', {
+  lockKey: bigint('lock_key', { mode: 'number' }).primaryKey(),
+  /** Random per process: tells a process its own lost session from another process's. */
+  instanceId: text('instance_id').notNull(),
+  host: text('host').notNull(),
+  pid: integer('pid').notNull(),
+  /** When this process first took the lock. */
+  since: timestamp('since', { withTimezone: true }).notNull(),
+  /** The PostgreSQL session (pg_backend_pid) that holds the lock now. */
+  backendPid: integer('backend_pid').notNull(),
 });

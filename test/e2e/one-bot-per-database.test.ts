@@ -14,7 +14,8 @@ let telegram: TelegramFake;
 let openai: OpenAiFake;
 
 beforeAll(async () => {
-  world = await startWorld({ trainees: [trainee], env: { LLM_TIMEOUT_MS: '20000' } });
+  // A PostgreSQL server of the world's own: one case restarts it under the bot.
+  world = await startWorld({ trainees: [trainee], env: { LLM_TIMEOUT_MS: '20000' }, ownDatabase: true });
   ({ telegram, openai } = world);
   await startScenario(telegram.user(trainee));
 });
@@ -84,6 +85,19 @@ describe('a second bot process on the same database', () => {
     expect(first.child.exitCode).toBeNull();
   });
 
+  it('after a PostgreSQL restart the first takes the lock again and goes on; a second is still refused', async () => {
+    const user = telegram.user(trainee);
+    await world.restartDatabase(1_500);
+    await telegram.waitUntil(() => (world.bot.output().includes('"msg":"instance lock taken again"') ? true : undefined), 20_000);
+    user.sendText('После перезапуска базы');
+    await user.waitForMessage((m) => m.text === answerTo('После перезапуска базы'), 20_000);
+    expect(world.bot.child.exitCode).toBeNull();
+
+    const second = startSecondBot();
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain(`хост ${hostname()}, pid ${world.bot.child.pid}`);
+  });
+
   it('can start once the first has stopped: the lock goes with it', async () => {
     const previous = world.bot;
     await world.restartBot('SIGTERM');
@@ -107,7 +121,9 @@ describe('another poller with the same token (409 Conflict from getUpdates)', ()
     // This text ends the long poll in progress; the polls after it meet the conflict.
     user.sendText('Перед конфликтом');
     await user.waitForMessage((m) => m.text === answerTo('Перед конфликтом'));
-    await telegram.waitUntil(() => (telegram.callsOf('getUpdates').filter((c) => c.error?.error_code === 409).length >= 3 ? true : undefined));
+    await telegram.waitUntil(() =>
+      telegram.callsOf('getUpdates').filter((c) => c.error?.error_code === 409).length >= 3 ? true : undefined,
+    );
     user.sendText('Во время конфликта');
     await user.waitForMessage((m) => m.text === answerTo('Во время конфликта'), 20_000);
 
@@ -130,5 +146,14 @@ describe('another poller with the same token (409 Conflict from getUpdates)', ()
 
     expect(world.bot.child.exitCode).toBeNull();
     expect(logLines(world.bot.output(), /409 Conflict/).length - warnedBefore).toBe(1);
+  });
+
+  it('a token revoked while running (401) is not waited out: the bot stops with exit code 1 and says why', async () => {
+    const bot = world.bot;
+    telegram.failNext('getUpdates', { error_code: 401, description: 'Unauthorized' });
+    telegram.user(trainee).sendText('Перед отзывом токена');
+    expect(await bot.exited()).toBe(1);
+    expect(bot.output()).toContain('Telegram перестал принимать BOT_TOKEN (401 Unauthorized)');
+    expect(bot.output()).toMatch(/"part":"instance lock","msg":"stopped"/);
   });
 });

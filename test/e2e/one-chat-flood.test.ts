@@ -34,33 +34,43 @@ async function timeTurn(user: FakeUser, line: string, timeoutMs: number): Promis
 }
 
 describe('one trainee forwards 650 texts at once', () => {
-  it('another trainee is answered as fast as without them, and every forwarded text is stored and answered in order', { timeout: 600_000 }, async () => {
-    const flooder = telegram.user(flooderId);
-    const other = telegram.user(otherId);
-    await startScenario(flooder);
-    await startScenario(other);
-    // A quick model: 20–50 ms an answer.
-    openai.respondWith(scriptedModel((request) => ({ content: answerTo(lastTraineeLine(request)), delayMs: 20 + Math.random() * 30 })));
+  it(
+    'another trainee is answered as fast as without them, and every forwarded text is stored and answered in order',
+    { timeout: 600_000 },
+    async () => {
+      const flooder = telegram.user(flooderId);
+      const other = telegram.user(otherId);
+      await startScenario(flooder);
+      await startScenario(other);
+      // A quick model: 20–50 ms an answer.
+      openai.respondWith(
+        scriptedModel((request) => ({ content: answerTo(lastTraineeLine(request)), delayMs: 20 + Math.random() * 30 })),
+      );
 
-    const alone: number[] = [];
-    for (let i = 0; i < 3; i++) alone.push(await timeTurn(other, `Без потока ${i}`, 10_000));
+      const alone: number[] = [];
+      for (let i = 0; i < 3; i++) alone.push(await timeTurn(other, `Без потока ${i}`, 10_000));
 
-    const opened = flooder.messages().length;
-    for (let i = 0; i < FLOOD; i++) flooder.sendText(forwarded(i));
-    const duringFlood = await timeTurn(other, 'Вопрос во время потока', 120_000);
-    console.log(`the other trainee waited ${duringFlood} ms during the flood; ${alone.join(', ')} ms without it`);
-    expect(duringFlood).toBeLessThan(2_000);
+      const opened = flooder.messages().length;
+      for (let i = 0; i < FLOOD; i++) flooder.sendText(forwarded(i));
+      const duringFlood = await timeTurn(other, 'Вопрос во время потока', 120_000);
+      console.log(`the other trainee waited ${duringFlood} ms during the flood; ${alone.join(', ')} ms without it`);
+      expect(duringFlood).toBeLessThan(2_000);
 
-    const answered = () => flooder.messages().slice(opened).filter((m) => m.text.startsWith('Клиент отвечает'));
-    const floodStarted = Date.now();
-    while (answered().length < FLOOD && Date.now() - floodStarted < 480_000) await sleep(500);
-    console.log(`the flood was answered in ${Date.now() - floodStarted} ms`);
-    expect(answered().map((m) => m.text)).toEqual(Array.from({ length: FLOOD }, (_, i) => answerTo(forwarded(i))));
+      const answered = () =>
+        flooder
+          .messages()
+          .slice(opened)
+          .filter((m) => m.text.startsWith('Клиент отвечает'));
+      const floodStarted = Date.now();
+      while (answered().length < FLOOD && Date.now() - floodStarted < 480_000) await sleep(500);
+      console.log(`the flood was answered in ${Date.now() - floodStarted} ms`);
+      expect(answered().map((m) => m.text)).toEqual(Array.from({ length: FLOOD }, (_, i) => answerTo(forwarded(i))));
 
-    const stored = await database.db.execute<{ content: string }>(
-      `select m.content from messages m join sessions s on s.id = m.session_id join users u on u.id = s.user_id
+      const stored = await database.db.execute<{ content: string }>(
+        `select m.content from messages m join sessions s on s.id = m.session_id join users u on u.id = s.user_id
        where u.telegram_id = ${flooderId} and m.role = 'user' order by m.id`,
-    );
-    expect(stored.map((row) => row.content)).toEqual(Array.from({ length: FLOOD }, (_, i) => forwarded(i)));
-  });
+      );
+      expect(stored.map((row) => row.content)).toEqual(Array.from({ length: FLOOD }, (_, i) => forwarded(i)));
+    },
+  );
 });

@@ -37,45 +37,59 @@ function logTime(output: string, msg: RegExp): number | undefined {
 }
 
 describe('start-up recovery after a crash with 50 interrupted turns', () => {
-  it('runs beside polling: polling starts at once, each turn is answered once, and before the chat’s next text', { timeout: 180_000 }, async () => {
-    const users = trainees.map((id) => telegram.user(id));
-    await Promise.all(users.map((user) => startScenario(user)));
+  it(
+    'runs beside polling: polling starts at once, each turn is answered once, and before the chat’s next text',
+    { timeout: 180_000 },
+    async () => {
+      const users = trainees.map((id) => telegram.user(id));
+      await Promise.all(users.map((user) => startScenario(user)));
 
-    const requestsBefore = openai.requests.length;
-    openai.respondWith(() => ({ hang: true }));
-    users.forEach((user, i) => user.sendText(interrupted(i)));
-    await telegram.waitUntil(() => (openai.requests.length >= requestsBefore + TRAINEES ? true : undefined), 30_000);
+      const requestsBefore = openai.requests.length;
+      openai.respondWith(() => ({ hang: true }));
+      users.forEach((user, i) => user.sendText(interrupted(i)));
+      await telegram.waitUntil(() => (openai.requests.length >= requestsBefore + TRAINEES ? true : undefined), 30_000);
 
-    openai.respondWith(scriptedModel((request) => ({ content: answerTo(lastTraineeLine(request)), delayMs: MODEL_MS })));
-    const bot = await world.restartBot('SIGKILL');
+      openai.respondWith(scriptedModel((request) => ({ content: answerTo(lastTraineeLine(request)), delayMs: MODEL_MS })));
+      const bot = await world.restartBot('SIGKILL');
 
-    const output = bot.output();
-    const started = logTime(output, /./)!;
-    const polling = logTime(output, /^bot is polling for updates$/)!;
-    console.log(`polling started ${polling - started} ms after the first log line (${TRAINEES} interrupted turns, model ${MODEL_MS} ms)`);
-    expect(polling - started).toBeLessThan(2_000);
+      const output = bot.output();
+      const started = logTime(output, /./)!;
+      const polling = logTime(output, /^bot is polling for updates$/)!;
+      console.log(
+        `polling started ${polling - started} ms after the first log line (${TRAINEES} interrupted turns, model ${MODEL_MS} ms)`,
+      );
+      expect(polling - started).toBeLessThan(2_000);
 
-    // Every trainee writes again at once: each chat's new text waits for the reply it was owed.
-    users.forEach((user, i) => user.sendText(fresh(i)));
-    await Promise.all(
-      users.map(async (user, i) => {
-        const first = await user.waitForMessage((m) => m.text.startsWith('Клиент отвечает'), 60_000);
-        expect(first.text).toBe(answerTo(interrupted(i)));
-        const second = await user.waitForMessage((m) => m.text.startsWith('Клиент отвечает'), 60_000);
-        expect(second.text).toBe(answerTo(fresh(i)));
-      }),
-    );
-    await telegram.waitUntil(() => (/"msg":"finished work that the last stop interrupted"/.test(bot.output()) ? true : undefined), 30_000);
-    console.log(`recovery took ${logTime(bot.output(), /^finished work that the last stop interrupted$/)! - polling} ms after polling started`);
+      // Every trainee writes again at once: each chat's new text waits for the reply it was owed.
+      users.forEach((user, i) => user.sendText(fresh(i)));
+      await Promise.all(
+        users.map(async (user, i) => {
+          const first = await user.waitForMessage((m) => m.text.startsWith('Клиент отвечает'), 60_000);
+          expect(first.text).toBe(answerTo(interrupted(i)));
+          const second = await user.waitForMessage((m) => m.text.startsWith('Клиент отвечает'), 60_000);
+          expect(second.text).toBe(answerTo(fresh(i)));
+        }),
+      );
+      await telegram.waitUntil(
+        () => (/"msg":"finished work that the last stop interrupted"/.test(bot.output()) ? true : undefined),
+        30_000,
+      );
+      console.log(
+        `recovery took ${logTime(bot.output(), /^finished work that the last stop interrupted$/)! - polling} ms after polling started`,
+      );
 
-    for (const [i, user] of users.entries()) {
-      expect(user.messages().filter((m) => m.text === answerTo(interrupted(i))), `trainee ${i}`).toHaveLength(1);
-    }
-    const stored = await database.db.execute<{ content: string; n: number }>(
-      `select content, count(*)::int as n from messages where content like '%перед сбоем' group by content`,
-    );
-    expect(stored).toHaveLength(2 * TRAINEES);
-    expect(stored.every((row) => row.n === 1)).toBe(true);
-    expect(bot.output()).toMatch(new RegExp(`"turnsAnswered":${TRAINEES}[,}]`));
-  });
+      for (const [i, user] of users.entries()) {
+        expect(
+          user.messages().filter((m) => m.text === answerTo(interrupted(i))),
+          `trainee ${i}`,
+        ).toHaveLength(1);
+      }
+      const stored = await database.db.execute<{ content: string; n: number }>(
+        `select content, count(*)::int as n from messages where content like '%перед сбоем' group by content`,
+      );
+      expect(stored).toHaveLength(2 * TRAINEES);
+      expect(stored.every((row) => row.n === 1)).toBe(true);
+      expect(bot.output()).toMatch(new RegExp(`"turnsAnswered":${TRAINEES}[,}]`));
+    },
+  );
 });
