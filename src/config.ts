@@ -48,6 +48,15 @@ const port = (fallback: number) =>
     emptyAsUndefined,
     z.coerce.number({ error: 'должно быть числом' }).int('должно быть целым числом').min(0).max(65535).default(fallback),
   );
+const optionalPositiveInt = () =>
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ error: 'должно быть числом' })
+      .int('должно быть целым числом')
+      .positive('должно быть больше нуля')
+      .optional(),
+  );
 const positiveInt = (fallback: number) =>
   z.preprocess(
     emptyAsUndefined,
@@ -324,6 +333,13 @@ const envSchema = z.object({
     example: '15000',
     fix: 'укажите целое число миллисекунд',
   }),
+  RETENTION_DAYS: documented(optionalPositiveInt(), {
+    meaning:
+      'Через сколько дней после завершения тренировки удалять её переписку (оценки и баллы остаются); проверяется раз в сутки',
+    default: 'хранить всегда',
+    example: '180',
+    fix: 'укажите целое число дней больше нуля или удалите переменную, чтобы хранить переписку всегда',
+  }),
 } satisfies Readonly<Record<string, Documented>>);
 
 export type EnvName = keyof typeof envSchema.shape;
@@ -395,6 +411,7 @@ function toConfig(e: Env) {
     healthPort: e.HEALTH_PORT,
     defaultLocale: e.DEFAULT_LOCALE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    retentionDays: e.RETENTION_DAYS,
   } as const);
 }
 

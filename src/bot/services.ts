@@ -1,4 +1,5 @@
 import type { AccessService } from '../services/access.js';
+import type { PersonErasure } from '../services/erase-person.js';
 import type { HintService } from '../services/hints.js';
 import type { ScenarioCatalog } from '../services/scenarios.js';
 import type { TeamService } from '../services/team.js';
@@ -29,4 +30,6 @@ export interface BotServices {
   readonly team: TeamService;
   /** Absent when the knowledge base is off. */
   readonly hints: HintService | undefined;
+  /** Erasing a person (/erase, 152-ФЗ and GDPR). */
+  readonly erase: PersonErasure;
 }

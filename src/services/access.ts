@@ -23,10 +23,17 @@ export interface AccessService {
   admit(profile: TelegramProfile, inviteCode?: string): Promise<AccessDecision>;
 }
 
+/** The access service's cache of admitted users, for an erasure: a forgotten person is decided afresh. */
+export interface AccessCache {
+  forget(telegramId: TelegramId): void;
+  /** Forgets everyone (erasures may have been missed while the bot could not hear of them). */
+  forgetAll(): void;
+}
+
 /** How long an admitted user is trusted without asking the database again. */
 const admittedCacheMs = 5 * 60_000;
 
-export function createAccessService(db: Database, access: Config['access'], logger: Logger): AccessService {
+export function createAccessService(db: Database, access: Config['access'], logger: Logger): AccessService & AccessCache {
   const admins = new Set<TelegramId>(access.adminUserIds);
   const allowed = new Set<TelegramId>([...access.allowedUserIds, ...access.adminUserIds]);
   // Every update passes the gate; a known user with an unchanged profile needs no database round trip.
@@ -97,6 +104,12 @@ export function createAccessService(db: Database, access: Config['access'], logg
         admitted.delete(profile.telegramId);
       }
       return decision;
+    },
+    forget(telegramId) {
+      admitted.delete(telegramId);
+    },
+    forgetAll() {
+      admitted.clear();
     },
   };
 }

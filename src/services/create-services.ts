@@ -5,6 +5,7 @@ import { createConversationStore, type ConversationStore } from '../db/queries/c
 import type { Logger } from '../logger.js';
 import { instrumentChatModel, instrumentJudge, type Metrics } from '../metrics.js';
 import { createAccessService } from './access.js';
+import { createPersonErasure, type PeopleCaches } from './erase-person.js';
 import { createJudge } from './judge.js';
 import type { KnowledgeBase } from './knowledge-base/index.js';
 import { hintsFrom, knowledgeForPrompts } from './knowledge.js';
@@ -49,6 +50,8 @@ export interface ServiceGraph {
   readonly conversationStore: ConversationStore<never>;
   /** The Google Sheets export, built but not started (`worker.start()`); undefined when it is off. */
   readonly sheetsExport: SheetsExport | undefined;
+  /** The caches that must forget an erased person (an erasure by another process is announced). */
+  readonly peopleCaches: PeopleCaches;
 }
 
 /** Builds the domain services, wired to one another, with nothing started and nothing sent anywhere. */
@@ -82,16 +85,21 @@ export function createServices(config: ServicesConfig, deps: ServiceDependencies
     logger,
   });
 
+  const access = createAccessService(db, config.access, logger);
+  const conversationStore = createConversationStore<never>(db, logger);
+  const peopleCaches: PeopleCaches = { access, training, conversations: conversationStore };
   return {
     services: {
-      access: createAccessService(db, config.access, logger),
+      access,
       scenarios,
       training,
       team: createTeamService(db),
       hints: knowledgeBase ? hintsFrom(knowledgeBase.retriever) : undefined,
+      erase: createPersonErasure({ db, sheet: sheetsExport?.sheet, logger, caches: peopleCaches }),
     },
     training,
-    conversationStore: createConversationStore(db, logger),
+    conversationStore,
     sheetsExport,
+    peopleCaches,
   };
 }

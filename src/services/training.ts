@@ -154,6 +154,16 @@ export class TrainingService {
     );
   }
 
+  /** Forgets what is cached of a user (they were erased, here or by another process). */
+  forget(userId: UserId): void {
+    this.activeByUser.delete(userId);
+  }
+
+  /** Forgets every cached session (erasures may have been missed). */
+  forgetAll(): void {
+    this.activeByUser.clear();
+  }
+
   private rememberActive(userId: UserId, training: ActiveTraining | null): void {
     this.activeByUser.delete(userId);
     this.activeByUser.set(userId, training);

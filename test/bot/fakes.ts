@@ -6,6 +6,7 @@ import { ActiveSessionExistsError, type SessionSummary, type TrainingSession } f
 import type { ScoreStats, TraineeResults } from '../../src/db/queries/stats.js';
 import type { TelegramProfile, User, UserRole } from '../../src/db/queries/users.js';
 import type { AccessDecision, AccessService } from '../../src/services/access.js';
+import type { ErasurePreview, ErasureReport, PersonErasure } from '../../src/services/erase-person.js';
 import type { HintPassage, HintService } from '../../src/services/hints.js';
 import { ScenarioNotFoundError, type Difficulty, type Scenario, type ScenarioCatalog } from '../../src/services/scenarios.js';
 import type { TeamService } from '../../src/services/team.js';
@@ -318,11 +319,51 @@ export class FakeHints implements HintService {
   }
 }
 
+/** The person FakeErasure knows. */
+export const erasableTraineeId = 555_000_111;
+
+/** Knows one person (Telegram id 555 000 111) until they are erased; records every call. */
+export class FakeErasure implements PersonErasure {
+  readonly calls: Array<Call<'preview' | 'erase'>> = [];
+  private stored = true;
+  sheet: ErasureReport['sheet'] = { kind: 'erased', rowsDeleted: 2, recheckAt: new Date('2030-01-31T09:05:00Z') };
+
+  async preview(telegramId: TelegramId): Promise<ErasurePreview> {
+    this.calls.push({ method: 'preview', args: [telegramId] });
+    const person =
+      this.stored && telegramId === erasableTraineeId ? { name: 'Анна Стажёрова', role: 'trainee' as const, sessions: 3 } : undefined;
+    return { telegramId, person, sheetPending: 0 };
+  }
+
+  async erase(telegramId: TelegramId): Promise<ErasureReport> {
+    this.calls.push({ method: 'erase', args: [telegramId] });
+    const found = this.stored && telegramId === erasableTraineeId;
+    this.stored = false;
+    const n = found ? 1 : 0;
+    return {
+      telegramId,
+      found,
+      removed: {
+        users: n,
+        sessions: 3 * n,
+        messages: 40 * n,
+        evaluations: 2 * n,
+        inviteRedemptions: n,
+        conversationStates: 0,
+        sheetExports: 2 * n,
+      },
+      invites: { detached: 0, closed: 0 },
+      sheet: found ? this.sheet : { kind: 'nothing' },
+    };
+  }
+}
+
 export interface FakeServices extends BotServices {
   readonly access: FakeAccess;
   readonly training: FakeTraining;
   readonly team: FakeTeam;
   readonly hints: FakeHints | undefined;
+  readonly erase: FakeErasure;
 }
 
 export function fakeServices(options: { scenarios?: readonly Scenario[]; hints?: boolean } = {}): FakeServices {
@@ -333,5 +374,6 @@ export function fakeServices(options: { scenarios?: readonly Scenario[]; hints?:
     training: new FakeTraining(scenarios),
     team: new FakeTeam(),
     hints: options.hints === false ? undefined : new FakeHints(),
+    erase: new FakeErasure(),
   };
 }

@@ -53,5 +53,16 @@ describe('/help', () => {
     expect(reaction.texts).toEqual([`${bot.t('help')}\n\n${bot.t('help-managers')}`]);
     expect(reaction.texts[0]).toContain('/team — результаты команды');
     expect(reaction.texts[0]).toContain('/invite — создать приглашение');
+    expect(reaction.texts[0]).not.toContain('/erase');
+  });
+
+  it('shows an admin how to erase a person as well', async () => {
+    const bot = createHarness();
+    bot.services.access.allow(7003, { role: 'admin' });
+
+    const reaction = await bot.user(7003).send('/help');
+
+    expect(reaction.texts).toEqual([`${bot.t('help')}\n\n${bot.t('help-managers')}\n\n${bot.t('help-admins')}`]);
+    expect(reaction.texts[0]).toContain('/erase <Telegram id> — стереть все данные сотрудника (с подтверждением)');
   });
 });

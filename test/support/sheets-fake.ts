@@ -1,7 +1,8 @@
 /**
  * A loopback Google Sheets v4 stand-in for tests, speaking the REST protocol googleapis uses
  * (https://developers.google.com/sheets/api/reference/rest): spreadsheets.get, spreadsheets.batchUpdate
- * (addSheet, repeatCell, updateSheetProperties), values.get, values.append, values.update, values.clear.
+ * (addSheet, repeatCell, updateSheetProperties, deleteDimension of rows), values.get, values.append,
+ * values.update, values.clear.
  * Every request must carry `Authorization: Bearer <JWT>` signed RS256 with the test service account's
  * key, as Google checks a self-signed JWT: signature, kid, iss = sub = client_email, the spreadsheets
  * scope (or, without a scope, the audience https://sheets.googleapis.com/), iat/exp. Errors have
@@ -54,7 +55,7 @@ interface Tab {
   readonly sheetId: number;
   title: string;
   rows: Cell[][];
-  /** batchUpdate requests other than addSheet that touched this tab, for assertions. */
+  /** batchUpdate requests other than addSheet that touched this tab (deleteDimension too), for assertions. */
   readonly formatting: Json[];
 }
 
@@ -405,6 +406,23 @@ export class SheetsFake {
         const tab = [...this.tabsByTitle.values()].find((t) => t.sheetId === sheetId);
         if (!tab) throw badRequest(`Invalid requests[${index}].${kind}: No grid with id: ${String(sheetId)}`);
         pending.push(() => tab.formatting.push({ [kind]: spec }));
+        replies.push({});
+      } else if (kind === 'deleteDimension') {
+        const range = spec?.range as Json | undefined;
+        const tab = [...this.tabsByTitle.values()].find((t) => t.sheetId === range?.sheetId);
+        const where = `Invalid requests[${index}].deleteDimension`;
+        if (!tab) throw badRequest(`${where}: No grid with id: ${String(range?.sheetId)}`);
+        if (range?.dimension !== 'ROWS') throw badRequest(`${where}: the fake deletes ROWS only`);
+        const start = range.startIndex;
+        const end = range.endIndex;
+        if (typeof start !== 'number' || typeof end !== 'number' || !Number.isInteger(start) || start < 0 || !(end > start)) {
+          throw badRequest(`${where}: startIndex must be less than endIndex`);
+        }
+        // Applied in order, as Google does: a later request's indices see the rows an earlier one removed.
+        pending.push(() => {
+          tab.rows.splice(start, end - start);
+          tab.formatting.push({ deleteDimension: spec });
+        });
         replies.push({});
       } else {
         throw badRequest(`Invalid requests[${index}]: the fake does not implement ${String(kind)}`);

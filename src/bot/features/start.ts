@@ -12,8 +12,10 @@ feature.command('start', async (ctx) => {
 });
 
 feature.command('help', async (ctx) => {
-  const forManagers = ctx.user.role !== 'trainee';
-  await ctx.reply(forManagers ? `${ctx.t('help')}\n\n${ctx.t('help-managers')}` : ctx.t('help'));
+  const sections = [ctx.t('help')];
+  if (ctx.user.role !== 'trainee') sections.push(ctx.t('help-managers'));
+  if (ctx.user.role === 'admin') sections.push(ctx.t('help-admins'));
+  await ctx.reply(sections.join('\n\n'));
 });
 
 export const startFeature = composer;

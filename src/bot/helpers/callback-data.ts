@@ -1,9 +1,20 @@
 import { z } from 'zod';
+import { asTelegramId, type TelegramId } from '../../db/ids.js';
 import { difficultyLevels, type Difficulty } from '../../services/scenarios.js';
 
 export const switchAnswers = ['yes', 'no'] as const;
 /** To "abandon the running training and start the new one?": yes abandons, no keeps it. */
 export type SwitchAnswer = (typeof switchAnswers)[number];
+
+export const eraseAnswers = ['yes', 'no'] as const;
+/** To "erase everything about this person?": yes erases, no leaves everything as it is. */
+export type EraseAnswer = (typeof eraseAnswers)[number];
+
+/**
+ * The buttons of administrators' commands. Decoded apart (`decodeAdminCallback`), so that the
+ * trainees' features, which switch over every `CallbackAction`, never see them.
+ */
+export type AdminCallbackAction = { readonly type: 'erase'; readonly telegramId: TelegramId; readonly answer: EraseAnswer };
 
 /** Every button the bot sends, as a typed value; the string form fits Telegram's 64 bytes. */
 export type CallbackAction =
@@ -14,7 +25,7 @@ export type CallbackAction =
   | { readonly type: 'invite-option'; readonly index: number };
 
 // The string forms are the ones earlier versions sent: buttons already in chats keep meaning the same.
-export function encodeCallback(action: CallbackAction): string {
+export function encodeCallback(action: CallbackAction | AdminCallbackAction): string {
   switch (action.type) {
     case 'scenario':
       return `sc:${action.key}`;
@@ -24,6 +35,8 @@ export function encodeCallback(action: CallbackAction): string {
       return `switch:${action.answer}`;
     case 'invite-option':
       return `invite:${action.index}`;
+    case 'erase':
+      return `erase:${action.answer}:${action.telegramId}`;
     default: {
       const unreachable: never = action;
       throw new Error(`unknown action ${JSON.stringify(unreachable)}`);
@@ -51,5 +64,23 @@ const callbackSchema = z.union([
 /** Parses callback data; undefined for anything the bot did not send (forged, or from an old version). */
 export function decodeCallback(data: string): CallbackAction | undefined {
   const parsed = callbackSchema.safeParse(data.split(':'));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** A Telegram user id as a button carries it: digits, a safe integer. */
+const telegramId = z
+  .string()
+  .regex(/^[1-9]\d{0,15}$/)
+  .transform((digits) => Number(digits))
+  .refine((id) => Number.isSafeInteger(id))
+  .transform((id) => asTelegramId(id));
+
+const adminCallbackSchema = z
+  .tuple([z.literal('erase'), z.enum(eraseAnswers), telegramId])
+  .transform(([, answer, id]): AdminCallbackAction => ({ type: 'erase', answer, telegramId: id }));
+
+/** Parses the data of an administrator's button; undefined for anything else. */
+export function decodeAdminCallback(data: string): AdminCallbackAction | undefined {
+  const parsed = adminCallbackSchema.safeParse(data.split(':'));
   return parsed.success ? parsed.data : undefined;
 }

@@ -113,6 +113,39 @@ hint-unavailable = The knowledge base is unavailable right now, try again later.
 hint-title = A hint from the knowledge base
 hint-source = Source: { $source }
 
+## Erasing a person's data (for administrators)
+erase-not-allowed = Only administrators can erase a person's data.
+erase-usage =
+    Give the Telegram id of the person to erase: /erase 123456789
+    A person without access sees their Telegram id in the bot's answer; it is also in the Google Sheet.
+erase-nothing = Nothing is stored about Telegram id { $telegramId }.
+erase-confirm =
+    Erase all data about { $name } (Telegram id { $telegramId })?
+    Trainings: { $sessions }. Dialogues, scores and their rows in the Google Sheet are deleted for good.
+erase-confirm-sheet-only =
+    Nothing about Telegram id { $telegramId } is left in the database, but deleting their rows from the Google Sheet is still queued.
+    Try to delete them now?
+button-erase-yes = Yes, erase
+button-erase-no = Cancel
+erase-cancelled = Erasure cancelled, nothing changed.
+erase-running = Erasing…
+erase-report-done = The data about Telegram id { $telegramId } is erased.
+erase-report-nothing = The database held nothing about Telegram id { $telegramId }.
+erase-report-database =
+    Deleted from the database: person — { $users }, trainings — { $sessions }, messages — { $messages }, scores — { $evaluations }, invite redemptions — { $redemptions }, unfinished dialogues with the bot — { $states }, sheet export queue entries — { $exports }.
+erase-report-invites = The invites they created ({ $detached }) stay without their name, so the people invited keep their access; the ones still open ({ $closed }) are closed.
+erase-report-sheet-off = No Google Sheet is connected: nothing to delete there.
+erase-report-sheet-nothing = There was nothing to delete in the Google Sheet.
+erase-report-sheet-erased = Google Sheet: rows deleted from the results tab — { $rows }; the people tab was rewritten without them.
+erase-report-sheet-recheck = After { $time } the bot looks at the sheet once more and deletes a row that an export begun before the erasure may still have written.
+erase-report-sheet-queued =
+    Google Sheet: the rows could not be deleted now — { $reason }.
+    The deletion is kept in the database queue: the bot retries it until it is done and tells the administrators if the sheet stays unreachable.
+erase-sheet-reason-google-unavailable = Google Sheets does not answer
+erase-sheet-reason-google-refused = Google refused access to the sheet
+erase-sheet-reason-busy = another bot process is editing the sheet this minute
+erase-sheet-reason-database = the database did not answer
+
 ## Help
 help =
     How to train:
@@ -131,6 +164,9 @@ help-managers =
     For managers:
     /team — the team's results
     /invite — create an invite
+help-admins =
+    For admins:
+    /erase <Telegram id> — erase everything the bot keeps about a person (asks first)
 
 ## Everything else
 unhandled-sticker = Nice sticker, but the client won't see it 🙂 Please answer in text.

@@ -114,6 +114,39 @@ hint-unavailable = База знаний сейчас недоступна, по
 hint-title = Подсказка из базы знаний
 hint-source = Источник: { $source }
 
+## Удаление данных сотрудника (для администраторов)
+erase-not-allowed = Удалять данные сотрудников могут только администраторы.
+erase-usage =
+    Укажите Telegram id того, чьи данные удалить: /erase 123456789
+    Telegram id сотрудник видит в ответе бота, если у него нет доступа; он же есть в Google-таблице.
+erase-nothing = О Telegram id { $telegramId } в боте ничего не хранится.
+erase-confirm =
+    Удалить все данные о сотруднике { $name } (Telegram id { $telegramId })?
+    Тренировок: { $sessions }. Переписка, оценки и его строки в Google-таблице будут удалены безвозвратно.
+erase-confirm-sheet-only =
+    О Telegram id { $telegramId } в базе уже ничего нет, но удаление его строк из Google-таблицы ещё ждёт в очереди.
+    Попробовать удалить их сейчас?
+button-erase-yes = Да, удалить
+button-erase-no = Отмена
+erase-cancelled = Удаление отменено, ничего не изменилось.
+erase-running = Удаляю…
+erase-report-done = Данные о Telegram id { $telegramId } удалены.
+erase-report-nothing = О Telegram id { $telegramId } в базе ничего не было.
+erase-report-database =
+    Из базы удалено: сотрудник — { $users }, тренировок — { $sessions }, сообщений — { $messages }, оценок — { $evaluations }, входов по приглашению — { $redemptions }, незаконченных диалогов с ботом — { $states }, записей очереди выгрузки в таблицу — { $exports }.
+erase-report-invites = Созданные им приглашения ({ $detached }) остались без его имени, чтобы приглашённые по ним не потеряли доступ; ещё действовавшие ({ $closed }) закрыты.
+erase-report-sheet-off = Google-таблица не подключена: в ней удалять нечего.
+erase-report-sheet-nothing = В Google-таблице удалять было нечего.
+erase-report-sheet-erased = Google-таблица: с листа результатов удалено строк — { $rows }, лист сотрудников переписан без него.
+erase-report-sheet-recheck = После { $time } бот ещё раз просмотрит таблицу и удалит строку, если её успела дописать выгрузка, начатая до удаления.
+erase-report-sheet-queued =
+    Google-таблица: удалить строки сейчас не удалось — { $reason }.
+    Удаление сохранено в очереди в базе: бот повторяет его сам, пока не удалит, и сообщит администраторам, если таблица недоступна долго.
+erase-sheet-reason-google-unavailable = Google Sheets не отвечает
+erase-sheet-reason-google-refused = Google отказал в доступе к таблице
+erase-sheet-reason-busy = таблицу в эту минуту правит другой процесс бота
+erase-sheet-reason-database = база данных не ответила
+
 ## Справка
 help =
     Как тренироваться:
@@ -132,6 +165,9 @@ help-managers =
     Для руководителей:
     /team — результаты команды
     /invite — создать приглашение
+help-admins =
+    Для администраторов:
+    /erase <Telegram id> — стереть все данные сотрудника (с подтверждением)
 
 ## Всё остальное
 unhandled-sticker = Стикер — это мило, но клиент его не увидит 🙂 Напишите ответ текстом.

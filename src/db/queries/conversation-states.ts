@@ -11,12 +11,21 @@ export interface ConversationStore<T = unknown> {
   delete(key: string): Promise<void>;
 }
 
+/** The store's cache, for an erasure done elsewhere (another process deleted the row). */
+export interface CachedConversationStore<T = unknown> extends ConversationStore<T> {
+  /** Drops the cached state of one key: the next read asks PostgreSQL. */
+  forget(key: string): void;
+  /** Drops every cached state (erasures may have been missed). */
+  forgetAll(): void;
+}
+
 /**
  * Postgres is the truth; a write-through cache spares the read the plugin makes on every update.
- * Sound because one process polls Telegram at a time (getUpdates allows a single consumer).
+ * Sound because one process polls Telegram at a time (getUpdates allows a single consumer), and a
+ * row deleted behind its back (an erasure by `npm run user:erase`) is announced so it can `forget`.
  * Reads and writes are idempotent, so a short PostgreSQL outage is waited out.
  */
-export function createConversationStore<T>(db: Database, logger: Logger, cacheSize = 10_000): ConversationStore<T> {
+export function createConversationStore<T>(db: Database, logger: Logger, cacheSize = 10_000): CachedConversationStore<T> {
   const query = <R>(what: string, run: () => Promise<R>) => retryTransient(run, { logger, what });
   const cache = new Map<string, T | undefined>();
   const remember = (key: string, value: T | undefined) => {
@@ -48,6 +57,12 @@ export function createConversationStore<T>(db: Database, logger: Logger, cacheSi
       cache.delete(key);
       await query('delete a conversation state', () => db.delete(conversationStates).where(eq(conversationStates.key, key)));
       remember(key, undefined);
+    },
+    forget(key) {
+      cache.delete(key);
+    },
+    forgetAll() {
+      cache.clear();
     },
   };
 }

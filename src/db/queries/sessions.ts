@@ -3,7 +3,8 @@ import type { Database } from '../client.js';
 import type { SessionId, UserId } from '../ids.js';
 import { evaluations, messages, sessions, users } from '../schema.js';
 
-export type TrainingSession = typeof sessions.$inferSelect;
+/** A session as training sees it; whether its transcript expired is the retention job's business. */
+export type TrainingSession = Omit<typeof sessions.$inferSelect, 'transcriptDeletedAt'>;
 
 /** The user already has an active session; it must be finished or abandoned first. */
 export class ActiveSessionExistsError extends Error {

@@ -11,9 +11,11 @@ import {
   type ClaimedExport,
   type ExportQueueState,
 } from '../../db/queries/sheet-exports.js';
+import { hasDueSheetErasures, sheetErasureQueueState } from '../../db/queries/erasures.js';
 import type { Logger } from '../../logger.js';
 import type { ManagersSheet } from './managers-sheet.js';
 import { OutageMonitor, type AlertSink } from './outage-monitor.js';
+import { runSheetErasures, sheetErasureJob } from './sheet-erasure.js';
 import { SheetsError, type SheetsFailureKind } from './sheets-client.js';
 
 /** The clock of the worker; tests shrink it to milliseconds. */
@@ -63,6 +65,7 @@ export function backoffDelay(attempt: number, timing: Pick<ExportTiming, 'backof
  * one request, marks them done, then rewrites the trainees tab. A failed attempt is retried with
  * backoff; a retry first reads the session-id column, so a write Google applied before a timeout is
  * never repeated. Rows live in Postgres, so nothing is lost to a restart or a long outage.
+ * Erasures whose sheet part is still queued (`sheet_erasures`) go first, with the same backoff.
  */
 export class ExportWorker {
   private readonly timing: ExportTiming;
@@ -175,6 +178,8 @@ export class ExportWorker {
 
   private async pass(): Promise<PassOutcome> {
     if (Date.now() < this.pausedUntil) return 'paused';
+    const erased = await this.eraseQueuedPeople();
+    if (erased !== 'idle') return erased;
     let claimed: ClaimedExport[];
     try {
       claimed = await claimDueExports(this.deps.db, {
@@ -189,6 +194,42 @@ export class ExportWorker {
     }
     if (claimed.length === 0) return this.traineesStale ? this.refreshTrainees() : 'idle';
     return this.exportBatch(claimed);
+  }
+
+  /** Deletes the rows of erased people that are due; 'idle' when there were none (or another process is at it). */
+  private async eraseQueuedPeople(): Promise<PassOutcome> {
+    try {
+      if (!(await hasDueSheetErasures(this.deps.db))) return 'idle';
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'could not read the queue of sheet erasures');
+      this.deps.onFailure?.('database');
+      this.pauseAfterFailure();
+      return 'failed';
+    }
+    try {
+      const pass = await runSheetErasures(
+        {
+          db: this.deps.db,
+          sheet: this.deps.sheet,
+          logger: this.deps.logger,
+          leaseMs: this.timing.leaseMs,
+          retryDelay: (attempt) => backoffDelay(attempt, this.timing, this.random),
+        },
+        'due',
+      );
+      if (pass.kind !== 'erased') return 'idle';
+      this.deps.logger.info(
+        { erasures: pass.erasures, rows: pass.rowsDeleted, recheckAt: pass.recheckAt },
+        'rows of erased people deleted from the managers spreadsheet',
+      );
+      // The trainees tab was just rewritten from the database.
+      this.traineesStale = false;
+    } catch (error) {
+      await this.recordFailure(error, []);
+      return 'failed';
+    }
+    await this.recordSuccess();
+    return 'exported';
   }
 
   private async exportBatch(claimed: readonly ClaimedExport[]): Promise<PassOutcome> {
@@ -305,7 +346,12 @@ export class ExportWorker {
     const pause = Math.max(0, this.pausedUntil - Date.now());
     let due: number | undefined;
     try {
-      due = (await exportQueueState(this.deps.db)).nextDueInMs;
+      const [exports, erasures] = await Promise.all([
+        exportQueueState(this.deps.db),
+        sheetErasureQueueState(this.deps.db, sheetErasureJob),
+      ]);
+      const times = [exports.nextDueInMs, erasures.nextDueInMs].filter((ms) => ms !== undefined);
+      due = times.length > 0 ? Math.min(...times) : undefined;
     } catch {
       due = undefined; // the next pass reports the database failure; meanwhile, poll
     }

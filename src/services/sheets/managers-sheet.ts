@@ -29,9 +29,10 @@ export interface ManagersSheetOptions {
 }
 
 /**
- * The managers' spreadsheet as the export sees it: a results tab that only grows and a trainees tab
- * that is rewritten. The key file is read on first use (and again after Google rejects it), so a key
- * fixed on disk is picked up without a restart; tabs are created with their header when missing.
+ * The managers' spreadsheet as the export sees it: a results tab that grows (and loses an erased
+ * person's rows) and a trainees tab that is rewritten. The key file is read on first use (and again
+ * after Google rejects it), so a key fixed on disk is picked up without a restart; tabs are created
+ * with their header when missing.
  */
 export class ManagersSheet {
   private client: SheetsClient | undefined;
@@ -92,6 +93,29 @@ export class ManagersSheet {
     if (results.length === 0) return;
     const rows = results.map((result) => resultRow(result, this.rowContext));
     await this.inTab(this.options.resultsTab, RESULTS_LAYOUT, (client, tab) => client.appendValues(`${tab}!A1`, rows));
+  }
+
+  /**
+   * Deletes the results rows of these sessions, wherever they are (a manager may have sorted the
+   * tab), read and deleted in two requests; returns how many rows went. The header is never touched.
+   */
+  async deleteResultRows(sessionIds: ReadonlySet<number>): Promise<number> {
+    if (sessionIds.size === 0) return 0;
+    const title = this.options.resultsTab;
+    return this.inTab(title, RESULTS_LAYOUT, async (client, tab) => {
+      // The whole column from row 1, so that an index in the answer is the row's index in the tab.
+      const column = await client.getValues(`${tab}!${SESSION_ID_COLUMN}:${SESSION_ID_COLUMN}`);
+      const rows = column.flatMap((row, index) => {
+        const id = sessionIdOf(row[0]);
+        return index > 0 && id !== undefined && sessionIds.has(id) ? [index] : [];
+      });
+      if (rows.length === 0) return 0;
+      // Asked now rather than remembered: a tab deleted and made again by hand has a new id.
+      const sheetId = (await client.listTabs()).find((t) => t.title === title)?.sheetId;
+      if (sheetId === undefined) throw new SheetsError('rejected', `the tab «${title}» went while its rows were deleted`);
+      await client.deleteRows(sheetId, rows);
+      return rows.length;
+    });
   }
 
   /** Replaces the trainees tab's rows with the current numbers (the header stays). */

@@ -183,6 +183,21 @@ export class SheetsClient {
     return response.data;
   }
 
+  /**
+   * Deletes whole rows of a tab (zero-based indices) in one batchUpdate, applied entirely or not at
+   * all: one deleteDimension per run of adjacent rows, the lowest run last, so that each request's
+   * indices still point at the rows they were read for (Google applies the requests in order).
+   */
+  async deleteRows(sheetId: number, rowIndices: readonly number[]): Promise<void> {
+    const runs = rowRuns(rowIndices);
+    if (runs.length === 0) return;
+    await this.batchUpdate(
+      runs.reverse().map((run) => ({
+        deleteDimension: { range: { sheetId, dimension: 'ROWS', startIndex: run.start, endIndex: run.end } },
+      })),
+    );
+  }
+
   /** The cells of an A1 range, row by row, unformatted (numbers as numbers); trailing blanks omitted. */
   async getValues(range: string): Promise<readonly (readonly CellValue[])[]> {
     const response = await this.call('values.get', (options) =>
@@ -247,6 +262,18 @@ export class SheetsClient {
       throw toSheetsError(error, operation, this.key, this.spreadsheetId, this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     }
   }
+}
+
+/** Row indices as runs of adjacent rows, [start, end) ascending; duplicates and order do not matter. */
+function rowRuns(rowIndices: readonly number[]): Array<{ start: number; end: number }> {
+  const sorted = [...new Set(rowIndices)].sort((a, b) => a - b);
+  const runs: Array<{ start: number; end: number }> = [];
+  for (const index of sorted) {
+    const last = runs[runs.length - 1];
+    if (last && last.end === index) last.end = index + 1;
+    else runs.push({ start: index, end: index + 1 });
+  }
+  return runs;
 }
 
 function withTrailingSlash(url: string): string {

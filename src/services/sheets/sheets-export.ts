@@ -8,6 +8,8 @@ import type { AlertSink } from './outage-monitor.js';
 /** The running export, for the composition root. */
 export interface SheetsExport {
   readonly worker: ExportWorker;
+  /** The spreadsheet the worker writes to; an erasure deletes rows through the same client. */
+  readonly sheet: ManagersSheet;
   /** One line for the start-up log: which spreadsheet, which tabs, which key file. */
   describe(): string;
 }
@@ -73,6 +75,7 @@ export function createSheetsExport(
   });
   return {
     worker,
+    sheet,
     describe: () =>
       `Google Sheets ${sheets.spreadsheetId} (tabs «${sheets.resultsTab}», «${sheets.traineesTab}»; ` +
       `key ${sheets.serviceAccountFile}${sheet.serviceAccountEmail ? `, ${sheet.serviceAccountEmail}` : ''}` +
