@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeAdminCallback, decodeCallback, encodeCallback } from '../../src/bot/helpers/callback-data.js';
-import { asTelegramId, type TelegramId } from '../../src/db/ids.js';
+import { asTelegramId } from '../../src/db/ids.js';
 import type { UserRole } from '../../src/db/queries/users.js';
 import { createHarness } from './harness.js';
 import { erasableTraineeId, fakeServices } from './fakes.js';
