@@ -7,6 +7,7 @@ import { lastTraineeLine, scriptedModel } from '../support/model-script.js';
 import type { OpenAiFake } from '../support/openai-fake.js';
 import type { TelegramFake } from '../support/telegram-fake.js';
 import { openAiKey, startScenario, startWorld, type World } from '../support/world.js';
+import { recordCase } from './report.js';
 
 const trainee = 7_501;
 let world: World;
@@ -62,7 +63,8 @@ function startSecondBot(): { readonly exited: Promise<number | null>; output(): 
 }
 
 describe('a second bot process on the same database', () => {
-  it('refuses to start, naming the first; the turn the first is answering is answered once', async () => {
+  it('refuses to start, naming the first; the turn the first is answering is answered once', async (context) => {
+    recordCase(context, { area: 'operator', case: "a second bot process on the same database", action: "an operator starts a second bot with the same DATABASE_URL and token while the first answers a slow turn", traineeSaw: "the turn answered once, by the first", checked: "the second exits 1 naming the first (host, pid, since); the first keeps polling" });
     const user = telegram.user(trainee);
     const first = world.bot;
     const requests = openai.requests.length;
@@ -85,7 +87,8 @@ describe('a second bot process on the same database', () => {
     expect(first.child.exitCode).toBeNull();
   });
 
-  it('after a PostgreSQL restart the first takes the lock again and goes on; a second is still refused', async () => {
+  it('after a PostgreSQL restart the first takes the lock again and goes on; a second is still refused', async (context) => {
+    recordCase(context, { area: 'operator', case: "the lock across a PostgreSQL restart", action: "PostgreSQL restarts under the first bot; then a second process is started", traineeSaw: "answers as before", checked: "the first re-takes the lock and answers; the second is refused" });
     const user = telegram.user(trainee);
     await world.restartDatabase(1_500);
     await telegram.waitUntil(() => (world.bot.output().includes('"msg":"instance lock taken again"') ? true : undefined), 20_000);
@@ -98,7 +101,8 @@ describe('a second bot process on the same database', () => {
     expect(second.output()).toContain(`хост ${hostname()}, pid ${world.bot.child.pid}`);
   });
 
-  it('can start once the first has stopped: the lock goes with it', async () => {
+  it('can start once the first has stopped: the lock goes with it', async (context) => {
+    recordCase(context, { area: 'operator', case: "the lock after a stop or a crash", action: "the first bot is stopped (SIGTERM) or killed (SIGKILL); a new one starts", traineeSaw: "answers from the new process", checked: "the new process takes the lock and polls" });
     const previous = world.bot;
     await world.restartBot('SIGTERM');
     expect(previous.output()).toMatch(/"part":"instance lock","msg":"stopped"/);
@@ -114,7 +118,8 @@ describe('another poller with the same token (409 Conflict from getUpdates)', ()
     description: 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
   };
 
-  it('is waited out with one warning, and the trainee is answered once it ends', async () => {
+  it('is waited out with one warning, and the trainee is answered once it ends', async (context) => {
+    recordCase(context, { area: 'operator', case: "409 Conflict from getUpdates", action: "getUpdates answers 409 three times in a row", traineeSaw: "the reply once the conflict ends", checked: "one warning line; the bot stays up; the turn answered" });
     const user = telegram.user(trainee);
     const warnedBefore = logLines(world.bot.output(), /409 Conflict/).length;
     telegram.failNext('getUpdates', conflict, 3);
@@ -133,7 +138,8 @@ describe('another poller with the same token (409 Conflict from getUpdates)', ()
     expect(output).toMatch(/"trouble":"conflict".*"msg":"receiving updates again"/);
   });
 
-  it('survives a real second poller on another machine, and takes updates again once it stops', async () => {
+  it('survives a real second poller on another machine, and takes updates again once it stops', async (context) => {
+    recordCase(context, { area: 'operator', case: "a foreign poller with the same token", action: "another client polls the same token for 3 s", traineeSaw: "the reply once it stops", checked: "the bot survives with one warning and answers afterwards" });
     const user = telegram.user(trainee);
     const warnedBefore = logLines(world.bot.output(), /409 Conflict/).length;
     // The other machine long-polls with the same token for 3 s, taking no updates (no offset).
@@ -148,7 +154,8 @@ describe('another poller with the same token (409 Conflict from getUpdates)', ()
     expect(logLines(world.bot.output(), /409 Conflict/).length - warnedBefore).toBe(1);
   });
 
-  it('a token revoked while running (401) is not waited out: the bot stops with exit code 1 and says why', async () => {
+  it('a token revoked while running (401) is not waited out: the bot stops with exit code 1 and says why', async (context) => {
+    recordCase(context, { area: 'operator', case: "the token revoked while running", action: "getUpdates answers 401", traineeSaw: "—", checked: "exit code 1 with a Russian message; the lock released" });
     const bot = world.bot;
     telegram.failNext('getUpdates', { error_code: 401, description: 'Unauthorized' });
     telegram.user(trainee).sendText('Перед отзывом токена');

@@ -6,6 +6,7 @@ import type { TestDatabase } from '../support/database.js';
 import type { SheetsFake } from '../support/sheets-fake.js';
 import type { FakeUser, TelegramFake } from '../support/telegram-fake.js';
 import { count, errorApology, startScenario, startWorld, type World } from '../support/world.js';
+import { recordCase } from './report.js';
 
 const admin = 7501;
 const anna = 7502;
@@ -87,7 +88,8 @@ async function trainAndFinish(user: FakeUser): Promise<void> {
 }
 
 describe('erasing a person', () => {
-  it('an admin erases a trainee with /erase: nothing is left in PostgreSQL or the sheet, and the trainee starts afresh', async () => {
+  it('an admin erases a trainee with /erase: nothing is left in PostgreSQL or the sheet, and the trainee starts afresh', async (context) => {
+    recordCase(context, { area: 'privacy', case: "/erase by an admin", action: "a trainee trains and finishes (sheet row); the admin sends /erase <id> and confirms", traineeSaw: "the admin: what was removed; the trainee: a fresh start", checked: "no row in PostgreSQL or the sheet; the next message gets no error" });
     const trainee = telegram.user(anna, { firstName: 'Анна', username: 'anna_erased' });
     await trainAndFinish(trainee);
     await telegram.waitUntil(
@@ -118,7 +120,8 @@ describe('erasing a person', () => {
     expect(trainee.messages().filter((m) => errorApology.test(m.text))).toEqual([]);
   });
 
-  it('npm run user:erase, beside the running bot, erases a trainee mid-dialogue; the bot forgets him at once', async () => {
+  it('npm run user:erase, beside the running bot, erases a trainee mid-dialogue; the bot forgets him at once', async (context) => {
+    recordCase(context, { area: 'privacy', case: "npm run user:erase beside the bot", action: "the CLI erases a trainee in the middle of a dialogue while the bot runs", traineeSaw: "the ordinary answer, never «Что-то пошло не так»", checked: "the bot’s caches forgot the person at once" });
     const trainee = telegram.user(boris, { firstName: 'Борис', username: 'boris_cut' });
     await startScenario(trainee);
     trainee.sendText('Добрый день! Удобно говорить?');
@@ -142,7 +145,8 @@ describe('erasing a person', () => {
     expect(trainee.messages().filter((m) => errorApology.test(m.text))).toEqual([]);
   });
 
-  it('in invite mode, an erased newcomer gets the ordinary answer to someone without an invite', async () => {
+  it('in invite mode, an erased newcomer gets the ordinary answer to someone without an invite', async (context) => {
+    recordCase(context, { area: 'privacy', case: "an erased invitee", action: "in invite mode a person who joined by invite is erased and writes again", traineeSaw: "«Тренажёр работает по приглашениям…»", checked: "no error; not registered again" });
     await world.restartBot('SIGTERM', { ACCESS_MODE: 'invite' });
     const olga = telegram.user(admin, { firstName: 'Ольга' });
     olga.markSeen();

@@ -5,6 +5,7 @@ import { lastTraineeLine, scriptedModel } from '../support/model-script.js';
 import type { OpenAiFake } from '../support/openai-fake.js';
 import type { FakeUser, TelegramFake } from '../support/telegram-fake.js';
 import { startScenario, startWorld, type World } from '../support/world.js';
+import { recordCase, recordFigures } from './report.js';
 
 const FLOOD = 650;
 const flooderId = 7_401;
@@ -37,7 +38,8 @@ describe('one trainee forwards 650 texts at once', () => {
   it(
     'another trainee is answered as fast as without them, and every forwarded text is stored and answered in order',
     { timeout: 600_000 },
-    async () => {
+    async (context) => {
+      recordCase(context, { area: 'load', case: "one chat floods 650 texts", action: "one trainee forwards 650 texts at once (model 20–50 ms); another trainee sends one text right after", traineeSaw: "the other trainee: an answer as fast as with no flood", checked: "the other trainee’s wait; all 650 stored and answered in order" });
       const flooder = telegram.user(flooderId);
       const other = telegram.user(otherId);
       await startScenario(flooder);
@@ -54,6 +56,7 @@ describe('one trainee forwards 650 texts at once', () => {
       for (let i = 0; i < FLOOD; i++) flooder.sendText(forwarded(i));
       const duringFlood = await timeTurn(other, 'Вопрос во время потока', 120_000);
       console.log(`the other trainee waited ${duringFlood} ms during the flood; ${alone.join(', ')} ms without it`);
+      recordFigures(context, { 'other trainee ms (flood)': duringFlood, 'ms without flood': alone.join(' / ') });
       expect(duringFlood).toBeLessThan(2_000);
 
       const answered = () =>

@@ -4,6 +4,7 @@ import { lastTraineeLine, scriptedModel } from '../support/model-script.js';
 import type { OpenAiFake } from '../support/openai-fake.js';
 import type { TelegramFake } from '../support/telegram-fake.js';
 import { startScenario, startWorld, type World } from '../support/world.js';
+import { recordCase, recordFigures } from './report.js';
 
 const TRAINEES = 50;
 const MODEL_MS = 500;
@@ -40,7 +41,8 @@ describe('start-up recovery after a crash with 50 interrupted turns', () => {
   it(
     'runs beside polling: polling starts at once, each turn is answered once, and before the chat’s next text',
     { timeout: 180_000 },
-    async () => {
+    async (context) => {
+      recordCase(context, { area: 'faults', case: "recovery of 50 interrupted turns", action: "the bot is killed while 50 trainees wait for the client (model 0.5 s), restarted, and every trainee writes again at once", traineeSaw: "the owed reply first, then the reply to the new text", checked: "polling starts within 2 s; each interrupted turn answered once, before the chat’s next text" });
       const users = trainees.map((id) => telegram.user(id));
       await Promise.all(users.map((user) => startScenario(user)));
 
@@ -58,6 +60,7 @@ describe('start-up recovery after a crash with 50 interrupted turns', () => {
       console.log(
         `polling started ${polling - started} ms after the first log line (${TRAINEES} interrupted turns, model ${MODEL_MS} ms)`,
       );
+      recordFigures(context, { 'ms to polling': polling - started });
       expect(polling - started).toBeLessThan(2_000);
 
       // Every trainee writes again at once: each chat's new text waits for the reply it was owed.
