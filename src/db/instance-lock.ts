@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { and, eq, sql } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import { StartupError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Database } from './client.js';
+import { openDedicatedConnection } from './dedicated-connection.js';
 import { isTransientDatabaseError } from './retry.js';
 import { botInstances } from './schema.js';
 
@@ -85,17 +86,7 @@ export class InstanceLock {
    */
   static async acquire(pool: Database, options: InstanceLockOptions): Promise<InstanceLock> {
     let lock: InstanceLock | undefined;
-    // postgres.js opens its own LISTEN connection the same way: the pool's parsed options, one
-    // connection, no idle or lifetime limit (its default lifetime of 30–60 min would drop the lock).
-    const client = postgres({
-      ...poolClient(pool).options,
-      max: 1,
-      idle_timeout: null,
-      max_lifetime: null,
-      fetch_types: false,
-      connection: { ...poolClient(pool).options.connection, application_name: 'sales-trainer-bot instance lock' },
-      onclose: () => lock?.connectionClosed(),
-    } as unknown as postgres.Options<Record<string, never>>);
+    const client = openDedicatedConnection(pool, 'instance lock', { onclose: () => lock?.connectionClosed() });
     const db = drizzle(client);
     const me = { instanceId: randomUUID(), host: hostname(), pid: process.pid, since: new Date() };
     try {
@@ -227,10 +218,6 @@ export class InstanceLock {
   }
 }
 
-/** drizzle keeps the postgres.js pool as `$client`; our Database alias leaves it out of the type. */
-function poolClient(db: Database): Sql {
-  return (db as Database & { readonly $client: Sql }).$client;
-}
 
 async function tryLock(db: PostgresJsDatabase): Promise<boolean> {
   const [row] = await db.execute<{ took: boolean }>(sql`select pg_try_advisory_lock(${instanceLockKey}::bigint) as took`);

@@ -1,7 +1,8 @@
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import { z } from 'zod';
 import type { Logger } from '../../logger.js';
 import type { Database } from '../client.js';
+import { openDedicatedConnection } from '../dedicated-connection.js';
 import type { TelegramId, UserId } from '../ids.js';
 import { personErasedChannel } from './erasures.js';
 
@@ -54,16 +55,10 @@ export class ErasureListener {
     retryMs = 1_000,
   ): Promise<ErasureListener> {
     const holder: { listener?: ErasureListener } = {};
-    const client = postgres({
-      ...poolClient(pool).options,
-      max: 1,
-      idle_timeout: null,
-      max_lifetime: null,
-      fetch_types: false,
-      connection: { ...poolClient(pool).options.connection, application_name: 'sales-trainer-bot erasure listener' },
-      onnotify: (channel: string, payload: string) => holder.listener?.received(channel, payload),
+    const client = openDedicatedConnection(pool, 'erasure listener', {
+      onnotify: (channel, payload) => holder.listener?.received(channel, payload),
       onclose: () => holder.listener?.connectionClosed(),
-    } as unknown as postgres.Options<Record<string, never>>);
+    });
     const listener = new ErasureListener(client, handlers, logger, retryMs);
     holder.listener = listener;
     await listener.listen();
@@ -123,7 +118,3 @@ export class ErasureListener {
   }
 }
 
-/** drizzle keeps the postgres.js pool as `$client`; our Database alias leaves it out of the type. */
-function poolClient(db: Database): Sql {
-  return (db as Database & { readonly $client: Sql }).$client;
-}
