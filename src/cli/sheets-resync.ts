@@ -13,6 +13,7 @@ import { resyncSheet, type ResyncReport } from '../services/sheets/resync.js';
 import { formatTeamDateTime, startOfDayInZone } from '../services/sheets/sheet-layout.js';
 import { SheetsError } from '../services/sheets/sheets-client.js';
 import { createManagersSheet } from '../services/sheets/sheets-export.js';
+import { runCommand } from './run-command.js';
 
 const usage = 'Запуск: npm run sheets:resync [-- --from ГГГГ-ММ-ДД] [--to ГГГГ-ММ-ДД]';
 
@@ -113,12 +114,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  },
-);
+runCommand(main);

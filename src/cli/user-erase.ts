@@ -19,6 +19,7 @@ import type { UserRole } from '../db/queries/users.js';
 import { createLogger } from '../logger.js';
 import { createPersonErasure, type ErasurePreview } from '../services/erase-person.js';
 import { createManagersSheet } from '../services/sheets/sheets-export.js';
+import { runCommand } from './run-command.js';
 
 const usage = 'Запуск: npm run user:erase -- <Telegram id> [--yes]';
 
@@ -99,12 +100,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  },
-);
+runCommand(main);
