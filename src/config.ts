@@ -31,15 +31,12 @@ function documented<S extends z.ZodType>(schema: S, doc: VariableDoc): Documente
   return schema as Documented<S>;
 }
 
-const emptyAsUndefined = (value: unknown): unknown =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
+const emptyAsUndefined = (value: unknown): unknown => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
 // Factories, never shared constants: each variable needs its own schema instance to carry its doc.
 const optionalString = () => z.preprocess(emptyAsUndefined, z.string().trim().optional());
-const stringWithDefault = (fallback: string) =>
-  z.preprocess(emptyAsUndefined, z.string().trim().default(fallback));
-const requiredString = () =>
-  z.preprocess(emptyAsUndefined, z.string({ error: 'не задана' }).trim().min(1, 'не задана'));
+const stringWithDefault = (fallback: string) => z.preprocess(emptyAsUndefined, z.string().trim().default(fallback));
+const requiredString = () => z.preprocess(emptyAsUndefined, z.string({ error: 'не задана' }).trim().min(1, 'не задана'));
 const urlWithDefault = (fallback: string) =>
   z.preprocess(emptyAsUndefined, z.url({ error: 'не похоже на URL' }).default(fallback));
 const optionalUrl = () => z.preprocess(emptyAsUndefined, z.url({ error: 'не похоже на URL' }).optional());
@@ -60,7 +57,11 @@ const optionalPositiveInt = () =>
 const positiveInt = (fallback: number) =>
   z.preprocess(
     emptyAsUndefined,
-    z.coerce.number({ error: 'должно быть числом' }).int('должно быть целым числом').positive('должно быть больше нуля').default(fallback),
+    z.coerce
+      .number({ error: 'должно быть числом' })
+      .int('должно быть целым числом')
+      .positive('должно быть больше нуля')
+      .default(fallback),
   );
 
 const telegramIdList = () =>
@@ -176,6 +177,68 @@ const envSchema = z.object({
     example: '32000',
     fix: 'укажите целое число: окно контекста JUDGE_MODEL (для своих моделей часто 8192 или 32768)',
   }),
+  STT_MODEL: documented(stringWithDefault('whisper-1'), {
+    meaning: 'Модель распознавания речи для голосовых реплик (/audio/transcriptions)',
+    default: 'whisper-1',
+    example: 'whisper-1',
+    fix: 'укажите имя модели распознавания, например whisper-1 или Systran/faster-whisper-small для speaches',
+  }),
+  STT_BASE_URL: documented(optionalUrl(), {
+    meaning: 'OpenAI-совместимый адрес распознавания речи (faster-whisper/speaches, LocalAI…)',
+    default: 'как OPENAI_BASE_URL',
+    example: 'http://speaches:8000/v1',
+    fix: 'укажите полный URL с /v1 на конце или удалите переменную',
+  }),
+  STT_API_KEY: documented(optionalString(), {
+    meaning: 'Ключ API распознавания речи',
+    default: 'как OPENAI_API_KEY',
+    example: 'sk-...',
+    fix: 'укажите ключ сервиса распознавания или удалите переменную',
+  }),
+  TTS_MODEL: documented(stringWithDefault('tts-1'), {
+    meaning: 'Модель синтеза речи для голосовых ответов клиента (/audio/speech)',
+    default: 'tts-1',
+    example: 'tts-1',
+    fix: 'укажите имя модели синтеза, например tts-1 или gpt-4o-mini-tts',
+  }),
+  TTS_VOICE: documented(stringWithDefault('alloy'), {
+    meaning: 'Голос клиента в голосовых ответах',
+    default: 'alloy',
+    example: 'onyx',
+    fix: 'укажите голос, который знает сервер синтеза (у OpenAI: alloy, echo, onyx, nova, shimmer…)',
+  }),
+  TTS_BASE_URL: documented(optionalUrl(), {
+    meaning: 'OpenAI-совместимый адрес синтеза речи',
+    default: 'как OPENAI_BASE_URL',
+    example: 'http://speaches:8000/v1',
+    fix: 'укажите полный URL с /v1 на конце или удалите переменную',
+  }),
+  TTS_API_KEY: documented(optionalString(), {
+    meaning: 'Ключ API синтеза речи',
+    default: 'как OPENAI_API_KEY',
+    example: 'sk-...',
+    fix: 'укажите ключ сервиса синтеза или удалите переменную',
+  }),
+  VOICE_MAX_SECONDS: documented(positiveInt(180), {
+    meaning:
+      'Самое длинное голосовое, которое бот расшифровывает, секунд (файл больше 20 МБ Telegram не отдаёт ботам в любом случае)',
+    default: '180',
+    example: '180',
+    fix: 'укажите целое число секунд',
+  }),
+  VOICE_REPLY_TEXT: documented(
+    z.preprocess(
+      emptyAsUndefined,
+      z.enum(['caption', 'message'], { error: 'допустимо: caption или message' }).default('caption'),
+    ),
+    {
+      meaning:
+        'Где текст голосового ответа клиента: caption — подписью к голосовому (длинный — следующим сообщением), message — всегда следующим сообщением',
+      default: 'caption',
+      example: 'caption',
+      fix: 'укажите caption или message',
+    },
+  ),
   DATABASE_URL: documented(postgresUrl(), {
     meaning: 'PostgreSQL; без неё бот запускает встроенный PostgreSQL в DATA_DIR',
     default: 'встроенный',
@@ -387,6 +450,19 @@ function toConfig(e: Env) {
       timeoutMs: e.LLM_TIMEOUT_MS,
       historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
       judgeContextTokens: e.JUDGE_CONTEXT_TOKENS,
+    },
+    speech: {
+      // Self-hosted speech servers (speaches, LocalAI) are often the chat model's own: by default, the same.
+      stt: { apiKey: e.STT_API_KEY ?? e.OPENAI_API_KEY, baseUrl: e.STT_BASE_URL ?? e.OPENAI_BASE_URL, model: e.STT_MODEL },
+      tts: {
+        apiKey: e.TTS_API_KEY ?? e.OPENAI_API_KEY,
+        baseUrl: e.TTS_BASE_URL ?? e.OPENAI_BASE_URL,
+        model: e.TTS_MODEL,
+        voice: e.TTS_VOICE,
+      },
+      timeoutMs: e.LLM_TIMEOUT_MS,
+      maxSeconds: e.VOICE_MAX_SECONDS,
+      replyText: e.VOICE_REPLY_TEXT,
     },
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,

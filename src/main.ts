@@ -5,6 +5,7 @@ import { createBot, registerCommands } from './bot/index.js';
 import type { BotContext } from './bot/context.js';
 import { createI18n } from './bot/i18n.js';
 import { createUpdateQueue, startPolling, type Polling } from './bot/polling.js';
+import { telegramAudioDownloader } from './bot/helpers/telegram-file.js';
 import { startRecovery } from './bot/recovery.js';
 import { loadConfigOrExplain, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -85,7 +86,7 @@ async function startApp(
   });
   lifecycle.add({ name: 'instance lock', stop: () => instanceLock.release() });
 
-  const knowledgeBase = await createKnowledgeBase(config, logger);
+  const knowledgeBase = await createKnowledgeBase(config, logger, { db: database.db });
   lifecycle.add({ name: 'knowledge base', stop: () => knowledgeBase.stop() });
   probes.chroma = httpProbe(new URL('/api/v2/heartbeat', knowledgeBase.chromaUrl).href);
   await requireKnowledgeBaseDir(config.knowledgeBaseDir);
@@ -110,6 +111,18 @@ async function startApp(
   logger.info(
     { endpoint: config.openai.baseUrl ?? 'OpenAI', clientModel: config.openai.clientModel, judgeModel: config.openai.judgeModel },
     'language model configured',
+  );
+  logger.info(
+    {
+      speechToText: { endpoint: config.speech.stt.baseUrl ?? 'OpenAI', model: config.speech.stt.model },
+      textToSpeech: {
+        endpoint: config.speech.tts.baseUrl ?? 'OpenAI',
+        model: config.speech.tts.model,
+        voice: config.speech.tts.voice,
+      },
+      maxSeconds: config.speech.maxSeconds,
+    },
+    'voice configured',
   );
 
   const i18n = createI18n<BotContext>(config.defaultLocale);
@@ -145,6 +158,7 @@ async function startApp(
     defaultLocale: config.defaultLocale,
     i18n,
     logger,
+    download: telegramAudioDownloader({ api: bot.api, apiRoot: config.telegramApiRoot, token: config.botToken, fetch }),
     holdChat: (telegramId) => updates.hold(String(telegramId)),
   });
   // Added before polling, so stopped after it: held chats' updates still get their turn at shutdown.
@@ -250,7 +264,10 @@ async function withTimeout(work: Promise<void>, timeoutMs: number): Promise<void
 async function main(): Promise<void> {
   const config = loadConfigOrExplain();
   if (!config) process.exit(2);
-  const logger = createLogger({ level: config.logLevel, secrets: [config.botToken, config.openai.apiKey] });
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: [config.botToken, config.openai.apiKey, config.speech.stt.apiKey, config.speech.tts.apiKey],
+  });
   const lifecycle = new Lifecycle(logger);
   const metrics = createMetrics();
   const probes: Probes = { database: notStarted, telegram: notStarted };

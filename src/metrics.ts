@@ -1,12 +1,15 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Judge } from './services/judge.js';
 import type { ChatModel } from './services/llm.js';
+import type { SpeechToText } from './services/speech-to-text.js';
+import type { TextToSpeech } from './services/text-to-speech.js';
 
 /** What became of a role-play turn (`bot_turns_total{outcome}`). */
-export type TurnOutcome = 'answered' | 'already-answered' | 'no-session' | 'failed';
+export type TurnOutcome = 'answered' | 'already-answered' | 'no-session' | 'not-heard' | 'moved-on' | 'failed';
 
 /** Where an error came from (`bot_errors_total{kind}`). */
-export type ErrorKind = 'model' | 'judge' | 'knowledge-base' | 'sheets' | 'telegram' | 'database' | 'metrics' | 'other';
+export type ErrorKind =
+  'model' | 'judge' | 'transcription' | 'speech' | 'knowledge-base' | 'sheets' | 'telegram' | 'database' | 'metrics' | 'other';
 
 /** Reads the number of evaluations waiting for the sheet export, at scrape time. */
 export type PendingExportsReader = () => Promise<number> | number;
@@ -21,6 +24,10 @@ export interface Metrics {
   readonly modelLatency: Histogram;
   /** One whole evaluation, repairs included (scoreTranscript), seconds. */
   readonly judgeLatency: Histogram;
+  /** One voice note's transcription (/audio/transcriptions), seconds. */
+  readonly transcriptionLatency: Histogram;
+  /** One voice answer's synthesis (/audio/speech), seconds. */
+  readonly speechLatency: Histogram;
   readonly sheetExportsPending: Gauge;
   countTurn(outcome: TurnOutcome): void;
   countError(kind: ErrorKind): void;
@@ -32,6 +39,8 @@ export interface Metrics {
 const MODEL_BUCKETS = [0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 45, 60, 90, 120];
 // The judge writes a long structured answer and may be asked once more to repair it.
 const JUDGE_BUCKETS = [1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180];
+// Whisper-class servers transcribe a short note in a fraction of a second to a few seconds; speech likewise.
+const AUDIO_BUCKETS = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 13, 20, 30, 60];
 
 /** Creates the metrics and a fresh registry with Node's default process metrics. */
 export function createMetrics(): Metrics {
@@ -64,6 +73,19 @@ export function createMetrics(): Metrics {
     registers,
   });
 
+  const transcriptionLatency = new Histogram({
+    name: 'bot_transcription_latency_seconds',
+    help: "Time the speech-to-text endpoint took to transcribe a trainee's voice note",
+    buckets: AUDIO_BUCKETS,
+    registers,
+  });
+  const speechLatency = new Histogram({
+    name: 'bot_speech_latency_seconds',
+    help: "Time the text-to-speech endpoint took to voice the client's answer",
+    buckets: AUDIO_BUCKETS,
+    registers,
+  });
+
   let readPending: PendingExportsReader | undefined;
   const sheetExportsPending = new Gauge({
     name: 'bot_sheet_exports_pending',
@@ -86,6 +108,8 @@ export function createMetrics(): Metrics {
     errors,
     modelLatency,
     judgeLatency,
+    transcriptionLatency,
+    speechLatency,
     sheetExportsPending,
     countTurn: (outcome) => turns.inc({ outcome }),
     countError: (kind) => errors.inc({ kind }),
@@ -98,7 +122,12 @@ export function createMetrics(): Metrics {
 /** The same chat model, with every client-role answer timed and every failure counted as `model`. */
 export function instrumentChatModel(model: ChatModel, metrics: Metrics): ChatModel {
   return {
-    streamChat: (request) => timed(metrics.modelLatency, () => model.streamChat(request), () => metrics.countError('model')),
+    streamChat: (request) =>
+      timed(
+        metrics.modelLatency,
+        () => model.streamChat(request),
+        () => metrics.countError('model'),
+      ),
     completeJson: (request) => model.completeJson(request),
   };
 }
@@ -107,7 +136,35 @@ export function instrumentChatModel(model: ChatModel, metrics: Metrics): ChatMod
 export function instrumentJudge(judge: Judge, metrics: Metrics): Judge {
   return {
     scoreTranscript: (input) =>
-      timed(metrics.judgeLatency, () => judge.scoreTranscript(input), () => metrics.countError('judge')),
+      timed(
+        metrics.judgeLatency,
+        () => judge.scoreTranscript(input),
+        () => metrics.countError('judge'),
+      ),
+  };
+}
+
+/** The same speech-to-text, with every transcription timed and every failure counted as `transcription`. */
+export function instrumentSpeechToText(stt: SpeechToText, metrics: Metrics): SpeechToText {
+  return {
+    transcribe: (audio) =>
+      timed(
+        metrics.transcriptionLatency,
+        () => stt.transcribe(audio),
+        () => metrics.countError('transcription'),
+      ),
+  };
+}
+
+/** The same text-to-speech, with every synthesis timed and every failure counted as `speech`. */
+export function instrumentTextToSpeech(tts: TextToSpeech, metrics: Metrics): TextToSpeech {
+  return {
+    synthesize: (text) =>
+      timed(
+        metrics.speechLatency,
+        () => tts.synthesize(text),
+        () => metrics.countError('speech'),
+      ),
   };
 }
 

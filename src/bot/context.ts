@@ -20,6 +20,8 @@ export interface BotDependencies {
 /** State the bot itself keeps while it runs (not domain data). */
 export interface BotRuntime {
   readonly drafts: DraftSupport;
+  /** Downloads files from the Bot API's file endpoint: the same fetch the API client uses. */
+  readonly fetchFile: typeof fetch;
 }
 
 /** grammY's context plus our dependencies; `user` is set by the access gate. */

@@ -16,6 +16,8 @@ import { scenariosFeature, switchScenario, switchScenarioConversation } from './
 import { startFeature } from './features/start.js';
 import { teamFeature } from './features/team.js';
 import { unhandledFeature } from './features/unhandled.js';
+import { voiceModeFeature } from './features/voice-mode.js';
+import { voiceFeature } from './features/voice.js';
 import { handleBotError, handleUpdateError } from './handlers/error.js';
 import { chatKey } from './helpers/per-chat-queue.js';
 import { DraftSupport } from './helpers/stream-reply.js';
@@ -43,7 +45,11 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   const bot = new Bot<BotContext>(config.botToken, {
     botInfo: options.botInfo,
     client: { apiRoot: config.telegramApiRoot, ...(options.fetch ? { fetch: options.fetch } : {}) },
-    ContextConstructor: contextConstructor(options, { drafts: new DraftSupport() }),
+    ContextConstructor: contextConstructor(options, {
+      drafts: new DraftSupport(),
+      // grammY types its fetch as node-fetch's; for a file download both are the standard one.
+      fetchFile: (options.fetch as typeof fetch | undefined) ?? fetch,
+    }),
   });
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
 
@@ -78,6 +84,8 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   guarded.use(inviteFeature);
   guarded.use(hintFeature);
   guarded.use(eraseFeature);
+  guarded.use(voiceModeFeature);
+  guarded.use(voiceFeature);
   guarded.use(chatFeature);
   guarded.use(unhandledFeature);
 
@@ -86,7 +94,7 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   return bot;
 }
 
-const commands = ['scenarios', 'finish', 'hint', 'history', 'stats', 'help'] as const;
+const commands = ['scenarios', 'finish', 'hint', 'voice', 'history', 'stats', 'help'] as const;
 
 /** The command menu in Russian (default) and English. */
 export async function registerCommands(api: Api, i18n: Pick<I18n, 't'>): Promise<void> {

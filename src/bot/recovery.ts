@@ -4,8 +4,15 @@ import type { Locale } from '../config.js';
 import type { Logger } from '../logger.js';
 import { JudgeUnavailableError } from '../services/judge.js';
 import { ModelUnavailableError } from '../services/llm.js';
-import type { InterruptedWork, TrainingService } from '../services/training.js';
+import {
+  SpokenTurnNotTranscribedError,
+  type AudioDownloader,
+  type InterruptedWork,
+  type TrainingService,
+  type TurnResult,
+} from '../services/training.js';
 import { evaluationMessages } from './features/finish.js';
+import { retryTranscriptionKeyboard, shortTranscript } from './features/voice.js';
 import { splitMessage } from './helpers/split-message.js';
 import { negotiateLocale } from './i18n.js';
 
@@ -30,6 +37,8 @@ export interface RecoveryDeps {
   readonly defaultLocale: Locale;
   readonly i18n: Pick<I18n, 't'>;
   readonly logger: Logger;
+  /** Fetches a voice turn's audio again (telegramAudioDownloader): an interrupted transcription is retried. */
+  readonly download: AudioDownloader;
   /**
    * Keeps the chat's updates waiting until the returned function is called: a trainee's new text
    * must not be answered before the reply the crash owed them.
@@ -104,7 +113,7 @@ function workByChat(work: InterruptedWork, steps: Steps): Map<number, Step[]> {
   return byChat;
 }
 
-function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLocale' | 'i18n' | 'logger'>) {
+function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLocale' | 'i18n' | 'logger' | 'download'>) {
   const { api, training, logger, i18n } = deps;
   const translate = (languageCode: string | null) => {
     const locale = negotiateLocale(languageCode, deps.defaultLocale);
@@ -119,18 +128,40 @@ function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLoc
 
   return {
     async answerTurn(item: InterruptedWork['unansweredTurns'][number]): Promise<Outcome> {
+      const t = translate(item.languageCode);
       try {
-        const result = item.undeliveredReply
-          ? { kind: 'answered' as const, reply: item.undeliveredReply.content, replyId: item.undeliveredReply.id }
-          : await training.answer(item);
+        let result: TurnResult;
+        if (item.undeliveredReply) {
+          result = { kind: 'answered', reply: item.undeliveredReply.content, replyId: item.undeliveredReply.id };
+        } else if (item.untranscribed) {
+          // A voice turn the crash (or a failed transcription) left without words: heard now, then answered.
+          result = await training.resumeSpokenTurn(item, item.untranscribed, {
+            download: deps.download,
+            onTranscript: async (transcript) => {
+              await api.sendMessage(item.telegramId, t('voice-heard', { transcript: shortTranscript(transcript) }));
+            },
+          });
+          if (result.kind === 'not-heard') await api.sendMessage(item.telegramId, t('voice-not-heard'));
+        } else {
+          result = await training.answer(item);
+        }
         if (result.kind !== 'answered') return 'skipped';
         await sendText(item.telegramId, result.reply);
         await training.markReplyDelivered(result.replyId);
         return 'turnsAnswered';
       } catch (error) {
         logger.warn({ err: error, sessionId: item.session.id }, 'recovery: could not answer an interrupted turn');
+        // Without audio on the endpoint the trainee was told already, when they sent the note.
+        if (error instanceof SpokenTurnNotTranscribedError && error.failure !== 'no-audio') {
+          const key = error.failure === 'download' ? 'voice-download-failed' : 'voice-transcription-failed';
+          await api
+            .sendMessage(item.telegramId, t(key), {
+              reply_markup: retryTranscriptionKeyboard(t('voice-retry-button'), error.messageId),
+            })
+            .catch(() => undefined);
+        }
         if (error instanceof ModelUnavailableError) {
-          await api.sendMessage(item.telegramId, translate(item.languageCode)('chat-model-unavailable')).catch(() => undefined);
+          await api.sendMessage(item.telegramId, t('chat-model-unavailable')).catch(() => undefined);
         }
         return 'failed';
       }

@@ -3,6 +3,8 @@ import type { PersonErasure } from '../services/erase-person.js';
 import type { HintService } from '../services/hints.js';
 import type { ScenarioCatalog } from '../services/scenarios.js';
 import type { TeamService } from '../services/team.js';
+import type { TextToSpeech } from '../services/text-to-speech.js';
+import type { VoiceModeService } from '../services/voice-mode.js';
 import type { TrainingService } from '../services/training.js';
 
 /**
@@ -15,6 +17,8 @@ export type BotTraining = Pick<
   | 'active'
   | 'abandon'
   | 'playTurn'
+  | 'playSpokenTurn'
+  | 'retrySpokenTurn'
   | 'markReplyDelivered'
   | 'finish'
   | 'markEvaluationDelivered'
@@ -27,6 +31,10 @@ export interface BotServices {
   readonly access: AccessService;
   readonly scenarios: ScenarioCatalog;
   readonly training: BotTraining;
+  /** The client's voice, for trainees in voice mode. */
+  readonly speech: TextToSpeech;
+  /** Who hears the client (/voice, or the scenario's default). */
+  readonly voiceMode: VoiceModeService;
   readonly team: TeamService;
   /** Absent when the knowledge base is off. */
   readonly hints: HintService | undefined;

@@ -5,6 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 import { loadConfigOrExplain } from '../config.js';
+import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { StartupError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createKnowledgeBase, type IndexSummary, type KnowledgeBase } from '../services/knowledge-base/index.js';
@@ -27,14 +28,27 @@ async function main(): Promise<number> {
   console.log(`Модель эмбеддингов: ${config.embeddingModel}`);
   console.log(`Chroma: ${config.chromaUrl ?? `встроенная (данные в ${config.dataDir}/chroma)`}`);
 
+  // The lexical index lives in the bot's database: DATABASE_URL, or the embedded one under DATA_DIR.
+  // Two connections: indexing writes one file at a time, beside a bot that needs its own pool.
+  let database: DatabaseHandle;
   let knowledgeBase: KnowledgeBase;
   try {
-    knowledgeBase = await createKnowledgeBase(config, logger);
+    database = await openDatabase({ ...config, databasePoolSize: 2 }, logger);
   } catch (error) {
     return reportFatal(error);
   }
+  console.log(`Лексический индекс: PostgreSQL ${database.description}`);
+  try {
+    knowledgeBase = await createKnowledgeBase(config, logger, { db: database.db });
+  } catch (error) {
+    await database.close();
+    return reportFatal(error);
+  }
   const stopOnSignal = () => {
-    void knowledgeBase.stop().finally(() => process.exit(130));
+    void knowledgeBase
+      .stop()
+      .then(() => database.close())
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
@@ -62,6 +76,7 @@ async function main(): Promise<number> {
     return reportFatal(error);
   } finally {
     await knowledgeBase.stop();
+    await database.close();
   }
 }
 

@@ -14,12 +14,16 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import type { SessionId, TelegramId, UserId } from './ids.js';
+import type { SessionId, TelegramFileId, TelegramId, UserId } from './ids.js';
 
 export const userRole = pgEnum('user_role', ['trainee', 'manager', 'admin']);
 export const sessionStatus = pgEnum('session_status', ['active', 'finished', 'abandoned']);
 export const messageRole = pgEnum('message_role', ['user', 'assistant', 'system']);
 export const exportStatus = pgEnum('export_status', ['pending', 'done']);
+/** How a trainee's turn came: typed, or spoken (a voice note, an audio file, a round video note). */
+export const messageKind = pgEnum('message_kind', ['text', 'voice', 'audio', 'video_note']);
+/** A trainee's choice of how the client answers; null follows the scenario's default. */
+export const voiceReplies = pgEnum('voice_replies', ['on', 'off']);
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -31,6 +35,8 @@ export const users = pgTable('users', {
   lastName: text('last_name'),
   languageCode: text('language_code'),
   role: userRole('role').notNull().default('trainee'),
+  /** /voice: the client answers with voice notes ('on'), in text ('off'), or as the scenario says (null). */
+  voiceReplies: voiceReplies('voice_replies'),
   createdAt: createdAt(),
 });
 
@@ -54,7 +60,9 @@ export const sessions = pgTable(
   },
   (table) => [
     // The database, not the handler, guarantees one active session per user.
-    uniqueIndex('sessions_one_active_per_user').on(table.userId).where(sql`${table.status} = 'active'`),
+    uniqueIndex('sessions_one_active_per_user')
+      .on(table.userId)
+      .where(sql`${table.status} = 'active'`),
     index('sessions_user_started').on(table.userId, table.startedAt.desc()),
     index('sessions_finished_at').on(table.finishedAt),
   ],
@@ -69,7 +77,15 @@ export const messages = pgTable(
       .references(() => sessions.id, { onDelete: 'cascade' })
       .$type<SessionId>(),
     role: messageRole('role').notNull(),
+    /** For a spoken turn, its transcript ('' until it is transcribed, or when nothing was heard). */
     content: text('content').notNull(),
+    kind: messageKind('kind').notNull().default('text'),
+    /** A spoken turn's length as Telegram gives it, whole seconds (0 for a note under a second). */
+    audioSeconds: integer('audio_seconds'),
+    /** A spoken turn's Telegram file: a transcription that failed is retried from it, nothing is lost. */
+    telegramFileId: text('telegram_file_id').$type<TelegramFileId>(),
+    /** When a spoken turn was transcribed; null means "transcribe it" (after a failure or a crash). */
+    transcribedAt: timestamp('transcribed_at', { withTimezone: true }),
     /** The Telegram message a trainee's turn came from: a redelivered update is stored once. */
     telegramMessageId: bigint('telegram_message_id', { mode: 'number' }),
     promptTokens: integer('prompt_tokens'),
@@ -93,6 +109,19 @@ export interface CriterionScoreRecord {
   readonly comment: string;
 }
 
+/** How the trainee sounded over a session's voice turns (src/services/delivery.ts). */
+export interface DeliveryRecord {
+  readonly voiceTurns: number;
+  readonly spokenSeconds: number;
+  readonly words: number;
+  /** Null when the notes were too short to tell (under a few seconds in all). */
+  readonly wordsPerMinute: number | null;
+  readonly fillers: ReadonlyArray<{ readonly word: string; readonly count: number }>;
+  /** Voice turns longer than the monologue threshold, and the longest turn, seconds. */
+  readonly longMonologues: number;
+  readonly longestSeconds: number;
+}
+
 export const evaluations = pgTable(
   'evaluations',
   {
@@ -111,6 +140,8 @@ export const evaluations = pgTable(
     model: text('model').notNull(),
     /** Messages from the middle of a long dialogue the judge had no room to see. */
     omittedMessages: integer('omitted_messages').notNull().default(0),
+    /** How the spoken turns sounded (rate, filler words, monologues); null when nothing was spoken. */
+    delivery: jsonb('delivery').$type<DeliveryRecord>(),
     /** When the trainee was shown the evaluation; null after a crash means "show it again". */
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     createdAt: createdAt(),

@@ -3,7 +3,13 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { createConversationStore, type ConversationStore } from '../db/queries/conversation-states.js';
 import type { Logger } from '../logger.js';
-import { instrumentChatModel, instrumentJudge, type Metrics } from '../metrics.js';
+import {
+  instrumentChatModel,
+  instrumentJudge,
+  instrumentSpeechToText,
+  instrumentTextToSpeech,
+  type Metrics,
+} from '../metrics.js';
 import { createAccessService } from './access.js';
 import { createPersonErasure, type PeopleCaches } from './erase-person.js';
 import { createJudge } from './judge.js';
@@ -13,11 +19,14 @@ import { createChatModel, type ChatModel } from './llm.js';
 import type { ScenarioCatalog } from './scenarios.js';
 import type { AlertSink } from './sheets/outage-monitor.js';
 import { createSheetsExport, type SheetsExport } from './sheets/sheets-export.js';
+import { createSpeechToText, type SpeechToText } from './speech-to-text.js';
 import { createTeamService } from './team.js';
+import { createTextToSpeech, type TextToSpeech } from './text-to-speech.js';
 import { TrainingService } from './training.js';
+import { createVoiceModeService } from './voice-mode.js';
 
 /** The part of the configuration the service graph reads. */
-export type ServicesConfig = Pick<Config, 'openai' | 'access' | 'sheets' | 'teamTimeZone'>;
+export type ServicesConfig = Pick<Config, 'openai' | 'speech' | 'access' | 'sheets' | 'teamTimeZone'>;
 
 /**
  * What the graph is built on. Everything with a lifecycle (the database, the knowledge base) is
@@ -38,6 +47,9 @@ export interface ServiceDependencies {
    * own time can be measured and subtracted.
    */
   readonly chatModel?: ChatModel;
+  /** Speech-to-text and text-to-speech; by default the endpoints of `config.speech` (the benchmark passes its own). */
+  readonly speechToText?: SpeechToText;
+  readonly textToSpeech?: TextToSpeech;
 }
 
 /** The built graph: what createBot takes, and the parts main.ts still has to start. */
@@ -57,26 +69,38 @@ export interface ServiceGraph {
 /** Builds the domain services, wired to one another, with nothing started and nothing sent anywhere. */
 export function createServices(config: ServicesConfig, deps: ServiceDependencies): ServiceGraph {
   const { logger, metrics, db, scenarios, knowledgeBase } = deps;
-  const sheetsExport = createSheetsExport(
-    config,
-    db,
-    logger,
-    (key) => scenarios.find(key)?.title ?? key,
-    deps.alertAdmins,
-    { onFailure: () => metrics.countError('sheets') },
-  );
+  const sheetsExport = createSheetsExport(config, db, logger, (key) => scenarios.find(key)?.title ?? key, deps.alertAdmins, {
+    onFailure: () => metrics.countError('sheets'),
+  });
 
   const chat = instrumentChatModel(
     deps.chatModel ??
-      createChatModel({ apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl, timeoutMs: config.openai.timeoutMs }, logger),
+      createChatModel(
+        { apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl, timeoutMs: config.openai.timeoutMs },
+        logger,
+      ),
     metrics,
   );
-  const judge = instrumentJudge(createJudge({ model: chat, modelName: config.openai.judgeModel, logger, contextTokens: config.openai.judgeContextTokens }), metrics);
+  const judge = instrumentJudge(
+    createJudge({ model: chat, modelName: config.openai.judgeModel, logger, contextTokens: config.openai.judgeContextTokens }),
+    metrics,
+  );
+  const { stt, tts, timeoutMs } = config.speech;
+  const speechToText = instrumentSpeechToText(
+    deps.speechToText ?? createSpeechToText({ apiKey: stt.apiKey, baseUrl: stt.baseUrl, model: stt.model, timeoutMs }, logger),
+    metrics,
+  );
+  const textToSpeech = instrumentTextToSpeech(
+    deps.textToSpeech ??
+      createTextToSpeech({ apiKey: tts.apiKey, baseUrl: tts.baseUrl, model: tts.model, voice: tts.voice, timeoutMs }),
+    metrics,
+  );
   const training = new TrainingService({
     db,
     scenarios,
     chat,
     judge,
+    speechToText,
     clientModel: config.openai.clientModel,
     historyTokenBudget: config.openai.historyTokenBudget,
     knowledge: knowledgeBase ? knowledgeForPrompts(knowledgeBase.retriever) : undefined,
@@ -93,6 +117,8 @@ export function createServices(config: ServicesConfig, deps: ServiceDependencies
       access,
       scenarios,
       training,
+      speech: textToSpeech,
+      voiceMode: createVoiceModeService(db, logger),
       team: createTeamService(db),
       hints: knowledgeBase ? hintsFrom(knowledgeBase.retriever) : undefined,
       erase: createPersonErasure({ db, sheet: sheetsExport?.sheet, logger, caches: peopleCaches }),

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import type { ChatMessage } from '../db/queries/messages.js';
-import type { CriterionScoreRecord } from '../db/schema.js';
+import type { CriterionScoreRecord, DeliveryRecord } from '../db/schema.js';
+import { describeDeliveryForJudge } from './delivery.js';
 import { ModelUnavailableError, type ChatModel } from './llm.js';
 import { PromptLeakDetector } from './prompt-leak.js';
-import type { Difficulty, Scenario } from './scenarios.js';
+import { deliveryCriterionKey, type Difficulty, type RubricCriterion, type Scenario } from './scenarios.js';
 import { estimateTokens } from './token-budget.js';
 
 /** What the judge model must answer: validated with zod, sent to the model as JSON schema. */
@@ -34,6 +35,8 @@ export interface Evaluation {
   readonly model: string;
   /** Messages from the middle of a long dialogue the judge did not see: it had no room for them. */
   readonly omittedMessages: number;
+  /** How the spoken turns sounded, measured (not judged); null when the trainee only wrote. */
+  readonly delivery: DeliveryRecord | null;
 }
 
 /** The judge gave no valid verdict (model down, timed out, or invalid output even after a repair). */
@@ -51,7 +54,18 @@ export interface Judge {
     readonly difficulty: Difficulty;
     readonly transcript: readonly ChatMessage[];
     readonly knowledge?: string;
+    /** The spoken turns' measurements: the judge sees them, and scores the scenario's delivery criterion on them. */
+    readonly delivery?: DeliveryRecord;
   }): Promise<Evaluation>;
+}
+
+/**
+ * The criteria a dialogue is scored on: the rubric, and the scenario's delivery criterion when the
+ * trainee spoke (a typed dialogue is never marked down on how it sounded).
+ */
+export function criteriaFor(scenario: Scenario, delivery: DeliveryRecord | undefined): readonly RubricCriterion[] {
+  const criterion = scenario.voice?.delivery;
+  return delivery && criterion ? [...scenario.rubric, { key: deliveryCriterionKey, ...criterion }] : scenario.rubric;
 }
 
 const jsonSchema = (() => {
@@ -118,22 +132,30 @@ export function createJudge(deps: JudgeDependencies): Judge {
   }
 
   async function scoreWithin(
-    { scenario, difficulty, transcript, knowledge }: Parameters<Judge['scoreTranscript']>[0],
+    { scenario, difficulty, transcript, knowledge, delivery }: Parameters<Judge['scoreTranscript']>[0],
     budgetTokens: number,
   ): Promise<Evaluation> {
-    const system = buildJudgeSystemPrompt(scenario, difficulty);
-    const fixedTokens = estimateTokens(system) + estimateTokens(knowledge ?? '') + estimateTokens(judgeInputFrame);
+    const criteria = criteriaFor(scenario, delivery);
+    const system = buildJudgeSystemPrompt(scenario, difficulty, criteria);
+    const measured = delivery ? describeDeliveryForJudge(delivery) : '';
+    const fixedTokens =
+      estimateTokens(system) + estimateTokens(knowledge ?? '') + estimateTokens(judgeInputFrame) + estimateTokens(measured);
     // The knowledge passages go first when even they leave no room for the dialogue.
     const knowledgeFits = fixedTokens < budgetTokens / 2;
     const fitted = fitTranscript(transcript, budgetTokens - (knowledgeFits ? fixedTokens : estimateTokens(system)));
-    if (fitted.omitted > 0) deps.logger.info({ omitted: fitted.omitted, kept: fitted.kept.length }, 'long dialogue: the judge sees its beginning and end');
+    if (fitted.omitted > 0)
+      deps.logger.info(
+        { omitted: fitted.omitted, kept: fitted.kept.length },
+        'long dialogue: the judge sees its beginning and end',
+      );
     const messages: ChatMessage[] = [
       { role: 'system', content: system },
-      { role: 'user', content: buildJudgeInput(fitted.kept, knowledgeFits ? (knowledge ?? '') : '', fitted) },
+      { role: 'user', content: buildJudgeInput(fitted.kept, knowledgeFits ? (knowledge ?? '') : '', fitted, measured) },
     ];
+    const scored = (answer: JudgeAnswer) => toEvaluation(answer, criteria, deps.modelName, fitted.omitted, delivery ?? null);
     const first = await ask(messages);
-    const verdict = validateVerdict(first, scenario);
-    if (verdict.ok) return toEvaluation(verdict.answer, scenario, deps.modelName, fitted.omitted);
+    const verdict = validateVerdict(first, criteria);
+    if (verdict.ok) return scored(verdict.answer);
 
     deps.logger.warn({ problems: verdict.problems }, 'judge answer invalid; asking once to repair it');
     const repaired = await ask([
@@ -144,8 +166,8 @@ export function createJudge(deps: JudgeDependencies): Judge {
         content: `Ответ не прошёл проверку: ${verdict.problems.join('; ')}. Пришли исправленный JSON целиком, строго по схеме, без пояснений.`,
       },
     ]);
-    const second = validateVerdict(repaired, scenario);
-    if (second.ok) return toEvaluation(second.answer, scenario, deps.modelName, fitted.omitted);
+    const second = validateVerdict(repaired, criteria);
+    if (second.ok) return scored(second.answer);
     throw new ModelUnavailableError('malformed', `judge answer invalid after repair: ${second.problems.join('; ')}`);
   }
 }
@@ -180,7 +202,8 @@ function takeWithin(messages: readonly ChatMessage[], budgetTokens: number): Cha
     const cost = estimateTokens(message.content);
     if (used + cost > budgetTokens) {
       // A single huge message is shortened rather than dropped when nothing else was taken yet.
-      if (taken.length === 0 && budgetTokens > 50) taken.push({ ...message, content: `${message.content.slice(0, Math.floor((budgetTokens - 10) * 2.5))} […]` });
+      if (taken.length === 0 && budgetTokens > 50)
+        taken.push({ ...message, content: `${message.content.slice(0, Math.floor((budgetTokens - 10) * 2.5))} […]` });
       break;
     }
     taken.push(message);
@@ -202,10 +225,13 @@ const judgeIntro =
 /** The judge's instructions: never shown to the trainee, even inside an evaluation. */
 const judgeLeaks = new PromptLeakDetector([judgeIntro, ...judgeRules]);
 
-export function buildJudgeSystemPrompt(scenario: Scenario, difficulty: Difficulty): string {
-  const rubric = scenario.rubric
-    .map((c) => `- key «${c.key}» — ${c.title} (вес ${c.weight}). Хорошо, когда: ${c.good}`)
-    .join('\n');
+export function buildJudgeSystemPrompt(
+  scenario: Scenario,
+  difficulty: Difficulty,
+  criteria: readonly RubricCriterion[] = scenario.rubric,
+): string {
+  const rubric = criteria.map((c) => `- key «${c.key}» — ${c.title} (вес ${c.weight}). Хорошо, когда: ${c.good}`).join('\n');
+  const spoken = criteria.some((c) => c.key === deliveryCriterionKey);
   return [
     judgeIntro,
     `Сценарий: «${scenario.title}». ${scenario.description}`,
@@ -216,7 +242,12 @@ export function buildJudgeSystemPrompt(scenario: Scenario, difficulty: Difficult
     '',
     'Правила оценки:',
     ...judgeRules,
-    `- В criteria ровно по одному элементу на каждый key: ${scenario.rubric.map((c) => c.key).join(', ')}.`,
+    ...(spoken
+      ? [
+          `- Менеджер говорил голосом; его реплики в стенограмме — расшифровка. Критерий «${deliveryCriterionKey}» оценивай по измерениям в теге <delivery> и по расшифровке; остальные критерии — только по смыслу сказанного.`,
+        ]
+      : []),
+    `- В criteria ровно по одному элементу на каждый key: ${criteria.map((c) => c.key).join(', ')}.`,
     '- Пиши по-русски. Отвечай только JSON по схеме.',
   ].join('\n');
 }
@@ -229,18 +260,24 @@ export function buildJudgeInput(
   transcript: readonly ChatMessage[],
   knowledge: string,
   fitted: Pick<FittedTranscript, 'omitted' | 'headCount'> = { omitted: 0, headCount: transcript.length },
+  delivery = '',
 ): string {
   const lines = transcript
     .filter((m) => m.role !== 'system')
     .map((m) => `${m.role === 'user' ? 'Менеджер' : 'Клиент'}: ${escapeData(m.content)}`);
   if (fitted.omitted > 0) {
-    lines.splice(fitted.headCount, 0, `[… пропущено ${fitted.omitted} реплик из середины диалога: оценивай по тому, что видно …]`);
+    lines.splice(
+      fitted.headCount,
+      0,
+      `[… пропущено ${fitted.omitted} реплик из середины диалога: оценивай по тому, что видно …]`,
+    );
   }
   return [
     knowledge ? `${knowledge}\n` : '',
     '<transcript>',
     ...lines,
     '</transcript>',
+    ...(delivery ? ['', '<delivery>', delivery, '</delivery>'] : []),
     '',
     judgeInputFrame,
   ].join('\n');
@@ -254,7 +291,7 @@ function escapeData(text: string): string {
 
 type Verdict = { ok: true; answer: JudgeAnswer } | { ok: false; problems: string[] };
 
-function validateVerdict(text: string, scenario: Scenario): Verdict {
+function validateVerdict(text: string, criteria: readonly RubricCriterion[]): Verdict {
   let data: unknown;
   try {
     data = JSON.parse(stripCodeFence(text));
@@ -266,7 +303,7 @@ function validateVerdict(text: string, scenario: Scenario): Verdict {
     return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
   }
   const keys = new Set(parsed.data.criteria.map((c) => c.key));
-  const missing = scenario.rubric.filter((c) => !keys.has(c.key)).map((c) => c.key);
+  const missing = criteria.filter((c) => !keys.has(c.key)).map((c) => c.key);
   if (missing.length > 0) return { ok: false, problems: [`нет оценок по критериям: ${missing.join(', ')}`] };
   return { ok: true, answer: parsed.data };
 }
@@ -280,9 +317,18 @@ function stripCodeFence(text: string): string {
 const withoutLeaks = (items: readonly string[]) => items.filter((item) => !judgeLeaks.leaks(item));
 const leakFree = (text: string) => (judgeLeaks.leaks(text) ? '' : text);
 
-/** The total is computed from the weighted criteria: the model's arithmetic is not trusted. */
-function toEvaluation(answer: JudgeAnswer, scenario: Scenario, model: string, omittedMessages: number): Evaluation {
-  const criteria = scenario.rubric.map((criterion) => {
+/**
+ * The total is computed from the weighted criteria: the model's arithmetic is not trusted. Weights
+ * are shares of their sum (the rubric's 100, plus the delivery criterion's when it was scored).
+ */
+function toEvaluation(
+  answer: JudgeAnswer,
+  rubric: readonly RubricCriterion[],
+  model: string,
+  omittedMessages: number,
+  delivery: DeliveryRecord | null,
+): Evaluation {
+  const criteria = rubric.map((criterion) => {
     const scored = answer.criteria.find((c) => c.key === criterion.key)!;
     return {
       key: criterion.key,
@@ -293,7 +339,8 @@ function toEvaluation(answer: JudgeAnswer, scenario: Scenario, model: string, om
       comment: leakFree(scored.comment),
     };
   });
-  const totalScore = Math.round(criteria.reduce((sum, c) => sum + c.score * c.weight, 0) / 100);
+  const totalWeight = criteria.reduce((sum, c) => sum + c.weight, 0);
+  const totalScore = Math.round(criteria.reduce((sum, c) => sum + c.score * c.weight, 0) / totalWeight);
   return {
     totalScore,
     criteria,
@@ -303,5 +350,6 @@ function toEvaluation(answer: JudgeAnswer, scenario: Scenario, model: string, om
     summary: leakFree(answer.summary),
     omittedMessages,
     model,
+    delivery,
   };
 }

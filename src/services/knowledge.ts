@@ -1,23 +1,106 @@
+import type { ChatMessage } from '../db/queries/messages.js';
 import type { HintPassage, HintService } from './hints.js';
-import { formatPassagesForPrompt, passageSource, type Retriever } from './retriever.js';
-import type { KnowledgeSource } from './training.js';
+import { interleaveByRank } from './knowledge-base/rank-fusion.js';
+import { formatPassagesForPrompt, passageKey, passageSource, type Passage, type Retriever } from './retriever.js';
+
+/**
+ * What the client and the judge are told of the company, each only what it may know, as a delimited
+ * block for the prompt ('' when nothing is relevant or the knowledge base is down).
+ */
+export interface KnowledgeSource {
+  /**
+   * For the client: public documents only (never the seller's playbook), searched with each of the
+   * trainee's last turns, the newest first, so that a product named in the newest turn is found.
+   */
+  forClient(dialogue: readonly DialogueTurn[]): Promise<string>;
+  /**
+   * For the judge: every document, one search per trainee claim, merged so that each claim's best
+   * passage comes before any claim's second best.
+   */
+  forJudge(traineeTurns: readonly string[]): Promise<string>;
+}
+
+export type DialogueTurn = Pick<ChatMessage, 'role' | 'content'>;
+
+/** The client's prompt: as many passages as before the per-turn search. */
+const clientPassages = 3;
+/** The newest trainee turns the client's knowledge is searched with: the latest, and the one before for its thread. */
+const clientTurns = 2;
+/** Claims are checked one by one now, so more of them find their passage; ~2–3k tokens of a 32k judge context. */
+const judgePassages = 8;
+/** The retriever serves 64 searches with one inference; beyond this, claims with a number or a name are kept. */
+const judgeQueries = 48;
+
+/** The company's knowledge for the client's and the judge's prompts. */
+export function knowledgeForPrompts(retriever: Retriever): KnowledgeSource {
+  return {
+    forClient: async (dialogue) => {
+      const turns = dialogue
+        .filter((turn) => turn.role === 'user')
+        .map((turn) => turn.content)
+        .filter((text) => text.trim() !== '')
+        .slice(-clientTurns)
+        .reverse();
+      const lists = await Promise.all(turns.map((turn) => retriever.search(turn, clientPassages, { publicOnly: true })));
+      return formatPassagesForPrompt(interleaveByRank(lists, passageKey, clientPassages));
+    },
+    forJudge: async (traineeTurns) => {
+      const claims = claimsToCheck(traineeTurns, judgeQueries);
+      if (claims.length === 0) return '';
+      // Each claim needs its best few; a short dialogue digs deeper to fill the block.
+      const depth = Math.min(judgePassages, Math.max(2, Math.ceil(judgePassages / claims.length) + 1));
+      const lists = await Promise.all(claims.map((claim) => retriever.search(claim, depth)));
+      return formatPassagesForPrompt(interleaveByRank(lists, passageKey, judgePassages));
+    },
+  };
+}
+
+/**
+ * The trainee's claims: each sentence of each turn that says something (a one-sentence turn is one
+ * claim), in the order said, without repeats. When there are more than `max`, the ones with a number
+ * or a name in quotes (a price, a tariff) are kept first: those are what the judge checks.
+ */
+export function claimsToCheck(traineeTurns: readonly string[], max: number): string[] {
+  const seen = new Set<string>();
+  const claims: string[] = [];
+  for (const turn of traineeTurns) {
+    for (const sentence of turn.split(SENTENCE_END)) {
+      const claim = sentence.trim();
+      const key = claim.toLowerCase();
+      if (!saysSomething(claim) || seen.has(key)) continue;
+      seen.add(key);
+      claims.push(claim);
+    }
+  }
+  if (claims.length <= max) return claims;
+  const factual = new Set(claims.filter((claim) => FACT.test(claim)).slice(0, max));
+  const rest = claims.filter((claim) => !factual.has(claim)).slice(0, max - factual.size);
+  const kept = new Set([...factual, ...rest]);
+  return claims.filter((claim) => kept.has(claim));
+}
+
+const SENTENCE_END = /(?<=[.!?…])\s+|\n+/;
+/** A number, or a name in quotes: «Бизнес», "Склад". */
+const FACT = /\d|[«"„“][^»"”]+[»"”]/;
+const CONTENT_WORD = /[\p{L}\d]{3,}|\d/gu;
+
+/** «Да.», «Спасибо!» and «Ок» find nothing worth a passage. */
+function saysSomething(sentence: string): boolean {
+  return (sentence.match(CONTENT_WORD)?.length ?? 0) >= 2;
+}
 
 /** The file whose passages /hint prefers: the sales script. */
 const salesScriptFile = 'sales-script.md';
 
-/** The company's knowledge for the client's and the judge's prompts, as a delimited block. */
-export function knowledgeForPrompts(retriever: Retriever): KnowledgeSource {
-  return {
-    contextFor: async (query, limit) => formatPassagesForPrompt(await retriever.search(query, limit)),
-  };
-}
-
-/** /hint: the best passage of the sales script for the dialogue; any document when the script has none. */
+/**
+ * /hint, for the trainee, who may see every document: the best passage of the sales script for the
+ * dialogue; any document's when the script has none.
+ */
 export function hintsFrom(retriever: Retriever): HintService {
   return {
     async bestPassage(query): Promise<HintPassage | undefined> {
       const [fromScript] = await retriever.search(query, 1, { files: [salesScriptFile] });
-      const passage = fromScript ?? (await retriever.search(query, 1))[0];
+      const passage: Passage | undefined = fromScript ?? (await retriever.search(query, 1))[0];
       return passage ? { text: passage.text, source: passageSource(passage) } : undefined;
     },
   };

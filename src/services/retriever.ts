@@ -1,7 +1,10 @@
 import type { Logger } from '../logger.js';
 import type { Embedder } from './embeddings.js';
+import type { DocumentAudience } from './knowledge-base/audience.js';
 import { HEADING_SEPARATOR } from './knowledge-base/chunker.js';
-import { VectorStoreUnavailableError, type StoredHit, type VectorStore } from './vector-store.js';
+import type { LexicalHit, LexicalIndex } from './knowledge-base/lexical-index.js';
+import { fuseByRank } from './knowledge-base/rank-fusion.js';
+import { VectorStoreUnavailableError, type QueryFilter, type StoredHit, type VectorStore } from './vector-store.js';
 
 /** A piece of the knowledge base relevant to a query. */
 export interface Passage {
@@ -9,7 +12,13 @@ export interface Passage {
   /** The file, relative to the knowledge base. */
   readonly file: string;
   readonly headingPath: readonly string[];
-  /** Cosine similarity to the query: 1 is the same meaning, 0 unrelated. */
+  readonly position: number;
+  /** Who may see it: the client only public passages. */
+  readonly audience: DocumentAudience;
+  /**
+   * How well it answers, for ordering only: reciprocal rank fusion of the dense and the lexical
+   * ranks (see rank-fusion.ts); with one search alone, 1 / (60 + rank).
+   */
   readonly score: number;
 }
 
@@ -17,7 +26,8 @@ export interface Passage {
 export interface Retriever {
   /**
    * The `k` most relevant passages, best first. Never throws: when Chroma (or the model) fails it
-   * returns [] so the role-play goes on, and says so in the log once per outage.
+   * answers from the lexical index alone, when PostgreSQL fails from the vectors alone, when both
+   * fail with [] so the role-play goes on; each outage is logged once.
    */
   search(query: string, k: number, options?: SearchOptions): Promise<Passage[]>;
 }
@@ -25,25 +35,28 @@ export interface Retriever {
 export interface SearchOptions {
   /** Only these files of the knowledge base (e.g. `['sales-script.md']` for a hint from the script). */
   readonly files?: readonly string[];
+  /** Only public documents: what the client may see. */
+  readonly publicOnly?: boolean;
 }
 
 export interface RetrieverDependencies {
   readonly embedder: Embedder;
   readonly store: VectorStore;
+  /** The lexical index (PostgreSQL full-text search); without it the search is dense alone. */
+  readonly lexical?: LexicalIndex;
   readonly logger: Logger;
 }
 
 export interface RetrieverOptions {
-  /** Passages scoring below this are dropped. */
-  readonly minScore?: number;
   /** Longer queries keep their end (the latest turns of a dialogue); the model truncates anyway. */
   readonly maxQueryChars?: number;
 }
 
 /**
- * A retriever over the store; it recovers by itself when Chroma comes back. Searches that arrive
- * together (in the same turn of the event loop, or while a batch is in flight) share one inference
- * and one Chroma request: 50 trainees asking at once cost one round trip, not fifty.
+ * A hybrid retriever: the dense vectors in Chroma and the lexical index in PostgreSQL, fused by rank.
+ * It recovers by itself when either comes back. Searches that arrive together (in the same turn of
+ * the event loop, or while a batch is in flight) share one inference, one Chroma request and one
+ * SQL statement: 50 trainees asking at once cost one round trip each way, not fifty.
  */
 export function createRetriever(deps: RetrieverDependencies, options: RetrieverOptions = {}): Retriever {
   return new BatchingRetriever(deps, options);
@@ -52,16 +65,21 @@ export function createRetriever(deps: RetrieverDependencies, options: RetrieverO
 interface PendingSearch {
   readonly text: string;
   readonly k: number;
-  readonly files: readonly string[] | undefined;
+  readonly filter: QueryFilter;
   resolve(passages: Passage[]): void;
 }
 
 const MAX_SEARCH_BATCH = 64;
 
+/** How deep each search looks before fusion: a passage fourth in both lists beats one first in one. */
+function candidatesFor(k: number): number {
+  return Math.max(2 * k, 10);
+}
+
 class BatchingRetriever implements Retriever {
-  private readonly minScore: number;
   private readonly maxQueryChars: number;
-  private readonly health: OutageLog;
+  private readonly denseHealth: OutageLog;
+  private readonly lexicalHealth: OutageLog;
   private pending: PendingSearch[] = [];
   private scheduled = false;
   private running = false;
@@ -70,16 +88,20 @@ class BatchingRetriever implements Retriever {
     private readonly deps: RetrieverDependencies,
     options: RetrieverOptions,
   ) {
-    this.minScore = options.minScore ?? -1;
     this.maxQueryChars = options.maxQueryChars ?? 2_000;
-    this.health = new OutageLog(deps.logger);
+    this.denseHealth = new OutageLog(deps.logger, denseOutage);
+    this.lexicalHealth = new OutageLog(deps.logger, lexicalOutage);
   }
 
   search(query: string, k: number, options: SearchOptions = {}): Promise<Passage[]> {
     const text = query.trim().slice(-this.maxQueryChars);
     if (text === '' || k <= 0) return Promise.resolve([]);
+    const filter: QueryFilter = {
+      ...(options.files ? { files: options.files } : {}),
+      ...(options.publicOnly ? { publicOnly: true } : {}),
+    };
     return new Promise((resolve) => {
-      this.pending.push({ text, k, files: options.files, resolve });
+      this.pending.push({ text, k, filter, resolve });
       this.schedule();
     });
   }
@@ -101,65 +123,109 @@ class BatchingRetriever implements Retriever {
     this.running = false;
   }
 
-  /** Never rejects: on failure every search in the batch gets []. */
+  /** Never rejects: a failing side gives no hits, and the other side answers alone. */
   private async searchBatch(batch: readonly PendingSearch[]): Promise<void> {
+    // One request per distinct filter (usually one for the whole batch).
+    const groups = new Map<string, PendingSearch[]>();
+    for (const search of batch) {
+      const key = JSON.stringify([search.filter.files ?? null, search.filter.publicOnly ?? false]);
+      groups.set(key, [...(groups.get(key) ?? []), search]);
+    }
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        const depth = candidatesFor(Math.max(...group.map((search) => search.k)));
+        const [dense, lexical] = await Promise.all([this.denseHits(group, depth), this.lexicalHits(group, depth)]);
+        group.forEach((search, index) => {
+          const fused = fuseByRank([dense[index] ?? [], lexical[index] ?? []], passageKey);
+          search.resolve(fused.slice(0, search.k).map(({ item, score }) => ({ ...item, score })));
+        });
+      }),
+    );
+  }
+
+  /** Groups searched at once share one inference: the embedder batches concurrent queries. */
+  private async denseHits(group: readonly PendingSearch[], depth: number): Promise<Candidate[][]> {
     try {
-      const embeddings = await Promise.all(batch.map((search) => this.deps.embedder.embedQuery(search.text)));
-      // One Chroma request per distinct file filter (usually one for the whole batch).
-      const groups = new Map<string, number[]>();
-      batch.forEach((search, index) => {
-        const key = JSON.stringify(search.files ?? null);
-        groups.set(key, [...(groups.get(key) ?? []), index]);
-      });
-      await Promise.all(
-        [...groups.values()].map(async (indexes) => {
-          const first = batch[indexes[0]!]!;
-          const k = Math.max(...indexes.map((index) => batch[index]!.k));
-          const filter = first.files ? { files: first.files } : undefined;
-          const hits = await this.deps.store.queryMany(indexes.map((index) => embeddings[index]!), k, filter);
-          indexes.forEach((index, position) => batch[index]!.resolve(this.toPassages(hits[position] ?? [], batch[index]!.k)));
-        }),
-      );
-      this.health.succeeded();
+      const vectors = await Promise.all(group.map((search) => this.deps.embedder.embedQuery(search.text)));
+      const hits = await this.deps.store.queryMany(vectors, depth, group[0]!.filter);
+      this.denseHealth.succeeded();
+      return hits.map((list) => list.map(candidateOf));
     } catch (error) {
-      this.health.failed(error, batch.length);
-      for (const search of batch) search.resolve([]);
+      this.denseHealth.failed(error, group.length);
+      return [];
     }
   }
 
-  private toPassages(hits: readonly StoredHit[], k: number): Passage[] {
-    return hits
-      .slice(0, k)
-      .map((hit) => ({ text: hit.text, file: hit.file, headingPath: hit.headingPath, score: 1 - hit.distance }))
-      .filter((passage) => passage.score >= this.minScore);
+  private async lexicalHits(group: readonly PendingSearch[], depth: number): Promise<Candidate[][]> {
+    const { lexical } = this.deps;
+    if (!lexical) return [];
+    try {
+      const hits = await lexical.searchMany(
+        group.map((search) => search.text),
+        depth,
+        group[0]!.filter,
+      );
+      this.lexicalHealth.succeeded();
+      return hits.map((list) => list.map(candidateOf));
+    } catch (error) {
+      this.lexicalHealth.failed(error, group.length);
+      return [];
+    }
   }
 }
+
+/** A passage before fusion gives it a score. */
+type Candidate = Omit<Passage, 'score'>;
+
+function candidateOf(hit: StoredHit | LexicalHit): Candidate {
+  return { text: hit.text, file: hit.file, headingPath: hit.headingPath, position: hit.position, audience: hit.audience };
+}
+
+/** The same chunk found by both searches is one passage. */
+export function passageKey(passage: Pick<Passage, 'file' | 'position'>): string {
+  return `${passage.position}:${passage.file}`;
+}
+
+interface OutageMessages {
+  readonly down: (error: unknown) => string;
+  readonly back: string;
+}
+
+const denseOutage: OutageMessages = {
+  down: (error) =>
+    error instanceof VectorStoreUnavailableError
+      ? 'knowledge base unreachable (Chroma): the dialogue goes on without vector search until it is back'
+      : 'knowledge base search failed: the dialogue goes on without vector search until it works again',
+  back: 'knowledge base is back: retrieval resumed',
+};
+
+const lexicalOutage: OutageMessages = {
+  down: () => 'knowledge base lexical search failed (PostgreSQL): the dialogue goes on without it until it works again',
+  back: 'knowledge base lexical search is back',
+};
 
 /** Logs the start of an outage once and its end once, however many searches fail in between. */
 class OutageLog {
   private since: number | undefined;
   private failures = 0;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly messages: OutageMessages,
+  ) {}
 
   failed(error: unknown, searches: number): void {
     this.failures += searches;
     if (this.since !== undefined) return;
     this.since = Date.now();
-    const unreachable = error instanceof VectorStoreUnavailableError;
-    this.logger.warn(
-      { err: error },
-      unreachable
-        ? 'knowledge base unreachable (Chroma): the dialogue goes on without retrieval until it is back'
-        : 'knowledge base search failed: the dialogue goes on without retrieval until it works again',
-    );
+    this.logger.warn({ err: error }, this.messages.down(error));
   }
 
   succeeded(): void {
     if (this.since === undefined) return;
     this.logger.info(
       { downForSeconds: Math.round((Date.now() - this.since) / 1000), failedSearches: this.failures },
-      'knowledge base is back: retrieval resumed',
+      this.messages.back,
     );
     this.since = undefined;
     this.failures = 0;

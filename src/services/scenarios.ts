@@ -8,6 +8,27 @@ const textList = z.array(text).min(1);
 
 const difficultySchema = z.object({ label: text, behaviour: text });
 
+/** The key the delivery criterion is scored under (it is not one of the rubric's). */
+export const deliveryCriterionKey = 'delivery';
+
+/**
+ * For call scenarios: `replies` — the client answers with voice notes unless the trainee chose
+ * otherwise with /voice; `delivery` — one more criterion, scored only when the trainee spoke.
+ */
+const voiceSchema = z
+  .object({
+    replies: z.boolean().default(false),
+    delivery: z
+      .object({
+        title: text,
+        weight: z.number().int().positive().max(100),
+        good: text,
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const difficultyLevels = ['easy', 'medium', 'hard'] as const;
 export type Difficulty = (typeof difficultyLevels)[number];
 
@@ -41,12 +62,23 @@ const scenarioSchema = z
       )
       .min(1)
       .refine((criteria) => criteria.reduce((sum, c) => sum + c.weight, 0) === 100, 'сумма весов должна быть 100')
-      .refine((criteria) => new Set(criteria.map((c) => c.key)).size === criteria.length, 'ключи критериев повторяются'),
+      .refine((criteria) => new Set(criteria.map((c) => c.key)).size === criteria.length, 'ключи критериев повторяются')
+      .refine(
+        (criteria) => criteria.every((c) => c.key !== deliveryCriterionKey),
+        `ключ «${deliveryCriterionKey}» занят критерием голоса (voice.delivery)`,
+      ),
+    voice: voiceSchema.optional(),
   })
   .strict();
 
 export type Scenario = Readonly<z.infer<typeof scenarioSchema>>;
 export type RubricCriterion = Scenario['rubric'][number];
+export type DeliveryCriterion = NonNullable<NonNullable<Scenario['voice']>['delivery']>;
+
+/** Whether the client answers this scenario with voice notes when the trainee has not chosen. */
+export function repliesByVoiceByDefault(scenario: Pick<Scenario, 'voice'>): boolean {
+  return scenario.voice?.replies ?? false;
+}
 
 /** A scenario file that cannot be used; the message names the file and the field. */
 export class ScenarioFileError extends Error {

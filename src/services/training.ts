@@ -9,11 +9,16 @@ import {
 import {
   appendMessage,
   countMessages,
+  getMessage,
   lastMessageOfSessions,
   lastMessages,
   markMessageDelivered,
   sessionMessages,
+  spokenTurns,
+  storeTranscript,
   type ChatMessage,
+  type SpokenAudio,
+  type SpokenKind,
   type StoredMessage,
 } from '../db/queries/messages.js';
 import {
@@ -34,22 +39,24 @@ import { storable } from '../db/text.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { buildClientSystemPrompt, clientInstructionTexts, inCharacterDeflection } from './client-role.js';
+import { analyseDelivery } from './delivery.js';
 import { PromptLeakDetector } from './prompt-leak.js';
 import type { Judge } from './judge.js';
 import type { ChatModel } from './llm.js';
 import type { Difficulty, Scenario, ScenarioCatalog } from './scenarios.js';
+import { TranscriptionUnavailableError, type AudioFile, type SpeechToText, type TranscriptionFailure } from './speech-to-text.js';
+import type { KnowledgeSource } from './knowledge.js';
 import { fitHistoryToBudget } from './token-budget.js';
+import type { TelegramFileId } from '../db/ids.js';
 
-/** The company's knowledge as prompt text; '' when nothing relevant (or the store is down). */
-export interface KnowledgeSource {
-  contextFor(query: string, limit: number): Promise<string>;
-}
 
 export interface TrainingDeps {
   readonly db: Database;
   readonly scenarios: ScenarioCatalog;
   readonly chat: ChatModel;
   readonly judge: Judge;
+  /** What turns a trainee's voice note into their words. */
+  readonly speechToText: SpeechToText;
   readonly knowledge?: KnowledgeSource;
   readonly clientModel: string;
   readonly historyTokenBudget: number;
@@ -68,12 +75,44 @@ export type TurnResult =
   | { readonly kind: 'no-session' }
   | { readonly kind: 'already-answered' }
   /** `replyId`: mark it delivered once Telegram accepted the reply. */
-  | { readonly kind: 'answered'; readonly reply: string; readonly replyId: number };
+  | { readonly kind: 'answered'; readonly reply: string; readonly replyId: number }
+  /** A spoken turn with no words in it (silence, a tap on the button): nothing for the client to answer. */
+  | { readonly kind: 'not-heard' }
+  /** A retry of a spoken turn the dialogue has since gone past (the trainee wrote on): it stays unanswered. */
+  | { readonly kind: 'moved-on' };
+
+/** Fetches a spoken turn's audio from Telegram by its file id (the bot knows how; the service does not). */
+export type AudioDownloader = (fileId: TelegramFileId, kind: SpokenKind) => Promise<AudioFile>;
+
+/** What a spoken turn needs besides the text turn's: the audio, and where to show the transcript. */
+export interface SpokenTurnHooks {
+  readonly download: AudioDownloader;
+  /** Called with the transcript before the client is asked, so the trainee sees what was heard. */
+  readonly onTranscript: (transcript: string) => Promise<void>;
+  readonly onText?: (textSoFar: string) => void;
+}
+
+/**
+ * A spoken turn is stored but has no transcript: Telegram would not give the audio (`download`) or
+ * the speech-to-text endpoint gave no words. `messageId` is the stored turn, to be retried.
+ */
+export class SpokenTurnNotTranscribedError extends Error {
+  constructor(
+    readonly messageId: number,
+    readonly failure: TranscriptionFailure | 'download',
+    options: { cause: unknown },
+  ) {
+    super(`spoken turn ${messageId} not transcribed (${failure})`, options);
+    this.name = 'SpokenTurnNotTranscribedError';
+  }
+}
 
 /** What a crash interrupted, found at start-up so that it can be finished. */
 export interface InterruptedWork {
   /** Sessions whose last word is the trainee's, or whose last reply never reached them. */
-  readonly unansweredTurns: ReadonlyArray<ChatOf<ActiveTraining> & { readonly undeliveredReply?: StoredMessage }>;
+  readonly unansweredTurns: ReadonlyArray<
+    ChatOf<ActiveTraining> & { readonly undeliveredReply?: StoredMessage; readonly untranscribed?: StoredMessage }
+  >;
   /** /finish was sent but no evaluation was stored. */
   readonly pendingFinishes: ReadonlyArray<ChatOf<ActiveTraining>>;
   /** Evaluations stored but never shown. */
@@ -89,8 +128,6 @@ export type FinishResult =
 
 /** The longest dialogue the prompt ever considers; the token budget trims further. */
 const historyWindow = 200;
-const passagesForClient = 3;
-const passagesForJudge = 5;
 
 /** The training domain: sessions, role-play turns and the final evaluation. Knows nothing of Telegram. */
 /** How many users' active sessions are remembered between their turns. */
@@ -180,14 +217,7 @@ export class TrainingService {
     readonly telegramMessageId: number;
     readonly onText?: (textSoFar: string) => void;
   }): Promise<TurnResult> {
-    try {
-      const result = await this.storeAndAnswer(input);
-      this.deps.metrics?.countTurn(result.kind);
-      return result;
-    } catch (error) {
-      this.deps.metrics?.countTurn('failed');
-      throw error;
-    }
+    return this.counted(() => this.storeAndAnswer(input));
   }
 
   private async storeAndAnswer(input: Parameters<TrainingService['playTurn']>[0]): Promise<TurnResult> {
@@ -204,11 +234,100 @@ export class TrainingService {
     return this.answer(training, input.onText);
   }
 
+  /**
+   * A turn spoken in a voice note, an audio file or a video note. Stored (kind, length, file id)
+   * before anything is downloaded, so a failed download or transcription loses nothing: it throws
+   * SpokenTurnNotTranscribedError and the turn can be retried (`retrySpokenTurn`, or at start-up).
+   */
+  async playSpokenTurn(
+    input: SpokenTurnHooks & { readonly userId: UserId; readonly telegramMessageId: number; readonly audio: SpokenAudio },
+  ): Promise<TurnResult> {
+    return this.counted(async () => {
+      const training = await this.active(input.userId);
+      if (!training) return { kind: 'no-session' };
+      const stored = await this.query('store the spoken turn', (db) =>
+        appendMessage(db, training.session.id, 'user', '', { telegramMessageId: input.telegramMessageId, spoken: input.audio }),
+      );
+      const message = stored.message;
+      if (stored.duplicate && message.transcribedAt !== null) {
+        if (message.content === '') return { kind: 'not-heard' };
+        const reply = await this.replyAfter(training, message.id);
+        if (reply?.deliveredAt) return { kind: 'already-answered' };
+        if (reply) return { kind: 'answered', reply: reply.content, replyId: reply.id };
+        return this.answer(training, input.onText);
+      }
+      return this.transcribeAndAnswer(training, message, input);
+    });
+  }
+
+  /** Tries a stored spoken turn once more (its transcription had failed), while it is still the latest word. */
+  async retrySpokenTurn(input: SpokenTurnHooks & { readonly userId: UserId; readonly messageId: number }): Promise<TurnResult> {
+    return this.counted(async () => {
+      const training = await this.active(input.userId);
+      if (!training) return { kind: 'no-session' };
+      const message = await this.query('read the spoken turn', (db) => getMessage(db, input.messageId));
+      if (!message || message.sessionId !== training.session.id || message.role !== 'user' || message.kind === 'text') {
+        return { kind: 'moved-on' };
+      }
+      const [last] = await this.query('read the last message', (db) => lastMessageOfSessions(db, [training.session.id]));
+      if (last?.id !== message.id) return message.transcribedAt === null ? { kind: 'moved-on' } : { kind: 'already-answered' };
+      if (message.transcribedAt !== null)
+        return message.content === '' ? { kind: 'not-heard' } : this.answer(training, input.onText);
+      return this.transcribeAndAnswer(training, message, input);
+    });
+  }
+
+  /** Start-up recovery: transcribes and answers a spoken turn a crash (or a failure) left without words. */
+  async resumeSpokenTurn(training: ActiveTraining, message: StoredMessage, hooks: SpokenTurnHooks): Promise<TurnResult> {
+    return this.counted(() => this.transcribeAndAnswer(training, message, hooks));
+  }
+
+  private async transcribeAndAnswer(
+    training: ActiveTraining,
+    message: StoredMessage,
+    hooks: SpokenTurnHooks,
+  ): Promise<TurnResult> {
+    const transcript = await this.transcribe(message, hooks.download);
+    const stored = await this.query('store the transcript', (db) => storeTranscript(db, message.id, transcript));
+    if (stored.content === '') return { kind: 'not-heard' };
+    await hooks.onTranscript(stored.content);
+    return this.answer(training, hooks.onText);
+  }
+
+  private async transcribe(message: StoredMessage, download: AudioDownloader): Promise<string> {
+    if (message.kind === 'text' || message.telegramFileId === null) throw new Error(`message ${message.id} is not a spoken turn`);
+    let audio: AudioFile;
+    try {
+      audio = await download(message.telegramFileId, message.kind);
+    } catch (error) {
+      throw new SpokenTurnNotTranscribedError(message.id, 'download', { cause: error });
+    }
+    try {
+      return await this.deps.speechToText.transcribe(audio);
+    } catch (error) {
+      if (error instanceof TranscriptionUnavailableError)
+        throw new SpokenTurnNotTranscribedError(message.id, error.failure, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Runs a turn, counting what became of it. */
+  private async counted(turn: () => Promise<TurnResult>): Promise<TurnResult> {
+    try {
+      const result = await turn();
+      this.deps.metrics?.countTurn(result.kind);
+      return result;
+    } catch (error) {
+      this.deps.metrics?.countTurn('failed');
+      throw error;
+    }
+  }
+
   /** The client's answer to the dialogue as it stands (its last word being the trainee's). */
   async answer(training: ActiveTraining, onText?: (textSoFar: string) => void): Promise<TurnResult> {
     const { session, scenario } = training;
     const history = await this.query('read the dialogue', (db) => lastMessages(db, session.id, historyWindow));
-    const knowledge = await this.knowledgeFor(recentText(history, 4), passagesForClient);
+    const knowledge = await this.knowledgeFor((source) => source.forClient(history));
     const difficulty = session.difficulty as Difficulty;
     const leaks = this.leakDetector(scenario, difficulty);
     let leaked = false;
@@ -226,7 +345,10 @@ export class TrainingService {
     });
     let text = reply.text;
     if (leaked || leaks.leaks(text)) {
-      this.deps.logger.warn({ sessionId: session.id, reply: text }, 'the client model repeated its instructions; replaced in character');
+      this.deps.logger.warn(
+        { sessionId: session.id, reply: text },
+        'the client model repeated its instructions; replaced in character',
+      );
       text = inCharacterDeflection;
     }
     const stored = await this.query(
@@ -262,7 +384,10 @@ export class TrainingService {
     };
     const active = await this.query('find the active sessions', (db) => activeSessionsWithChat(db));
     const lastMessagesOfActive = await this.query('read the last messages', (db) =>
-      lastMessageOfSessions(db, active.map((a) => a.session.id)),
+      lastMessageOfSessions(
+        db,
+        active.map((a) => a.session.id),
+      ),
     );
     const last = new Map(lastMessagesOfActive.map((m) => [m.sessionId, m]));
     const pendingFinishes = active.filter((a) => a.session.finishRequestedAt !== null).flatMap(withScenario);
@@ -270,6 +395,11 @@ export class TrainingService {
       .filter((a) => a.session.finishRequestedAt === null)
       .flatMap((a) => {
         const message = last.get(a.session.id);
+        if (message?.role === 'user' && message.kind !== 'text' && message.transcribedAt === null) {
+          return withScenario(a).map((row) => ({ ...row, untranscribed: message }));
+        }
+        // A spoken turn in which nothing was heard was answered already: with "say it again".
+        if (message?.role === 'user' && message.content === '') return [];
         if (message?.role === 'user') return withScenario(a);
         if (message?.role === 'assistant' && message.deliveredAt === null && message.telegramMessageId === null) {
           const previous = message;
@@ -295,18 +425,26 @@ export class TrainingService {
     const training = await this.active(userId);
     if (!training) return { kind: 'no-session' };
     const { session, scenario } = training;
-    if ((await this.query('count the trainee turns', (db) => countMessages(db, session.id, 'user'))) === 0) return { kind: 'nothing-said', training };
+    if ((await this.query('count the trainee turns', (db) => countMessages(db, session.id, 'user'))) === 0)
+      return { kind: 'nothing-said', training };
     await this.query('mark /finish requested', (db) => markFinishRequested(db, session.id));
 
-    const transcript: ChatMessage[] = (await this.query('read the transcript', (db) => sessionMessages(db, session.id))).map((m) => ({
-      role: m.role,
-      content: m.content,
-    }));
-    const traineeWords = transcript.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
-    const knowledge = await this.knowledgeFor(traineeWords, passagesForJudge);
+    const transcript: ChatMessage[] = (await this.query('read the transcript', (db) => sessionMessages(db, session.id)))
+      .filter((m) => m.content !== '')
+      .map((m) => ({ role: m.role, content: m.content }));
+    const traineeTurns = transcript.filter((m) => m.role === 'user').map((m) => m.content);
+    const knowledge = await this.knowledgeFor((source) => source.forJudge(traineeTurns));
+    const spoken = await this.query('read the spoken turns', (db) => spokenTurns(db, session.id));
+    const delivery = analyseDelivery(spoken.map((turn) => ({ text: turn.content, seconds: turn.seconds })));
     let evaluation;
     try {
-      evaluation = await this.deps.judge.scoreTranscript({ scenario, difficulty: session.difficulty as Difficulty, transcript, knowledge });
+      evaluation = await this.deps.judge.scoreTranscript({
+        scenario,
+        difficulty: session.difficulty as Difficulty,
+        transcript,
+        knowledge,
+        ...(delivery ? { delivery } : {}),
+      });
     } catch (error) {
       await this.query('clear /finish requested', (db) => clearFinishRequested(db, session.id));
       throw error;
@@ -353,7 +491,11 @@ export class TrainingService {
    * instead of failing the trainee's turn. Each query is idempotent; a write that is not says, with
    * `landed`, how to recognise that an attempt whose answer was lost did apply.
    */
-  private query<T>(what: string, run: (db: Database) => Promise<T>, landed?: (db: Database) => Promise<T | undefined>): Promise<T> {
+  private query<T>(
+    what: string,
+    run: (db: Database) => Promise<T>,
+    landed?: (db: Database) => Promise<T | undefined>,
+  ): Promise<T> {
     const db = this.deps.db;
     return retryTransient(() => run(db), { logger: this.deps.logger, what, ...(landed ? { landed: () => landed(db) } : {}) });
   }
@@ -363,10 +505,11 @@ export class TrainingService {
     return last && test(last) ? last : undefined;
   }
 
-  private async knowledgeFor(query: string, limit: number): Promise<string> {
-    if (!this.deps.knowledge || !query.trim()) return '';
+  /** The client's or the judge's knowledge; '' without a knowledge base or when the lookup fails. */
+  private async knowledgeFor(ask: (knowledge: KnowledgeSource) => Promise<string>): Promise<string> {
+    if (!this.deps.knowledge) return '';
     try {
-      return await this.deps.knowledge.contextFor(query, limit);
+      return await ask(this.deps.knowledge);
     } catch (error) {
       this.deps.metrics?.countError('knowledge-base');
       this.deps.logger.warn({ err: error }, 'knowledge lookup failed; answering without it');

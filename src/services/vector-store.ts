@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
-import { ChromaClient, ChromaConnectionError, type Collection, type Metadata } from 'chromadb';
+import { ChromaClient, ChromaConnectionError, type Collection, type Metadata, type Where } from 'chromadb';
 import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import { TimeoutError, withTimeout } from '../timeout.js';
 import type { Embedding } from './embeddings.js';
+import { DOCUMENT_AUDIENCES, type DocumentAudience } from './knowledge-base/audience.js';
 
 /** One chunk of a document, ready to be stored: its text, where it came from, and its vector. */
 export interface ChunkToStore {
   readonly text: string;
   readonly headingPath: readonly string[];
   readonly position: number;
+  /** Who may see it: the document's audience. */
+  readonly audience: DocumentAudience;
   readonly embedding: Embedding;
 }
 
@@ -19,6 +22,7 @@ export interface StoredHit {
   readonly file: string;
   readonly headingPath: readonly string[];
   readonly position: number;
+  readonly audience: DocumentAudience;
   readonly distance: number;
 }
 
@@ -41,6 +45,8 @@ export interface VectorStore {
 /** Limits a query to some files of the knowledge base (paths as stored, e.g. `sales-script.md`). */
 export interface QueryFilter {
   readonly files?: readonly string[];
+  /** Only chunks of public documents: what the client may see. */
+  readonly publicOnly?: boolean;
 }
 
 export interface VectorStoreOptions {
@@ -78,6 +84,8 @@ const chunkMetadata = z.object({
   file_hash: z.string(),
   heading_path: z.string(),
   position: z.number().int(),
+  // Absent on chunks stored before documents had an audience: internal until re-indexed.
+  audience: z.enum(DOCUMENT_AUDIENCES as [DocumentAudience, ...DocumentAudience[]]).optional(),
 });
 
 const headingPathJson = z.array(z.string());
@@ -168,8 +176,8 @@ class ChromaVectorStore implements VectorStore {
 
   async queryMany(embeddings: readonly Embedding[], k: number, filter?: QueryFilter): Promise<StoredHit[][]> {
     if (embeddings.length === 0) return [];
-    const files = filter?.files;
-    if (files?.length === 0) return embeddings.map(() => []);
+    if (filter?.files?.length === 0) return embeddings.map(() => []);
+    const where = whereOf(filter);
     return this.run(
       'query',
       async (collection) => {
@@ -177,7 +185,7 @@ class ChromaVectorStore implements VectorStore {
           queryEmbeddings: [...embeddings],
           nResults: k,
           include: ['documents', 'metadatas', 'distances'],
-          ...(files ? { where: { file: { $in: [...files] } } } : {}),
+          ...(where ? { where } : {}),
         });
         const rows = result.rows();
         return embeddings.map((_, index) =>
@@ -231,12 +239,22 @@ class ChromaVectorStore implements VectorStore {
   }
 }
 
+/** Chroma's `where` for a filter; `$eq: 'public'`, not `$ne: 'internal'`, so an unmarked old chunk stays out. */
+function whereOf(filter: QueryFilter | undefined): Where | undefined {
+  const conditions: Where[] = [];
+  if (filter?.files) conditions.push({ file: { $in: [...filter.files] } });
+  if (filter?.publicOnly) conditions.push({ audience: { $eq: 'public' } });
+  if (conditions.length <= 1) return conditions[0];
+  return { $and: conditions };
+}
+
 function toMetadata(file: string, fileHash: string, chunk: ChunkToStore): Metadata {
   return {
     file,
     file_hash: fileHash,
     heading_path: JSON.stringify(chunk.headingPath),
     position: chunk.position,
+    audience: chunk.audience,
   } satisfies z.infer<typeof chunkMetadata>;
 }
 
@@ -250,6 +268,7 @@ function toHit(document: string | null | undefined, metadata: unknown, distance:
       file: parsed.data.file,
       headingPath: headingPath.success ? headingPath.data : [],
       position: parsed.data.position,
+      audience: parsed.data.audience ?? 'internal',
       distance: distance ?? 1,
     },
   ];

@@ -10,7 +10,19 @@ import type { ErasurePreview, ErasureReport, PersonErasure } from '../../src/ser
 import type { HintPassage, HintService } from '../../src/services/hints.js';
 import { ScenarioNotFoundError, type Difficulty, type Scenario, type ScenarioCatalog } from '../../src/services/scenarios.js';
 import type { TeamService } from '../../src/services/team.js';
-import type { ActiveTraining, FinishResult, TurnResult } from '../../src/services/training.js';
+import type { AudioFile } from '../../src/services/speech-to-text.js';
+import { SpeechSynthesisError, type TextToSpeech } from '../../src/services/text-to-speech.js';
+import {
+  SpokenTurnNotTranscribedError,
+  type ActiveTraining,
+  type FinishResult,
+  type SpokenTurnHooks,
+  type TurnResult,
+} from '../../src/services/training.js';
+import type { VoiceModeService } from '../../src/services/voice-mode.js';
+import type { SpokenAudio } from '../../src/db/queries/messages.js';
+import type { VoicePreference } from '../../src/db/queries/users.js';
+import { repliesByVoiceByDefault } from '../../src/services/scenarios.js';
 
 /** One call a fake received, in order, for assertions. */
 export interface Call<M extends string = string> {
@@ -47,8 +59,18 @@ function scenario(key: string, title: string, description: string, openingLine: 
   };
 }
 
-export const coldCall = scenario('cold-call', 'Холодный звонок', 'Первый звонок директору сети салонов.', 'Алло, слушаю. Кто это?');
-export const upsell = scenario('upsell', 'Расширение тарифа', 'Клиент на базовом тарифе, ему тесно.', 'Здравствуйте, у нас вопрос по тарифу.');
+export const coldCall = scenario(
+  'cold-call',
+  'Холодный звонок',
+  'Первый звонок директору сети салонов.',
+  'Алло, слушаю. Кто это?',
+);
+export const upsell = scenario(
+  'upsell',
+  'Расширение тарифа',
+  'Клиент на базовом тарифе, ему тесно.',
+  'Здравствуйте, у нас вопрос по тарифу.',
+);
 
 export function scenarioCatalog(scenarios: readonly Scenario[] = [coldCall, upsell]): ScenarioCatalog {
   const byKey = new Map(scenarios.map((s) => [s.key, s]));
@@ -86,6 +108,7 @@ export class FakeAccess implements AccessService {
       lastName: null,
       languageCode: 'ru',
       role: options.role ?? 'trainee',
+      voiceReplies: null,
       createdAt: new Date('2030-01-01T00:00:00Z'),
     };
     this.users.set(user.telegramId, user);
@@ -107,7 +130,12 @@ export class FakeAccess implements AccessService {
     const known = this.users.get(profile.telegramId);
     if (known) return { admitted: true, user: known };
     const role = inviteCode === undefined ? undefined : this.invites.get(inviteCode);
-    if (role) return { admitted: true, user: this.allow(profile.telegramId, { role, firstName: profile.firstName ?? undefined }), joinedByInvite: true };
+    if (role)
+      return {
+        admitted: true,
+        user: this.allow(profile.telegramId, { role, firstName: profile.firstName ?? undefined }),
+        joinedByInvite: true,
+      };
     return { admitted: false, reason: this.refusal };
   }
 }
@@ -127,7 +155,14 @@ export type Verdict = Omit<StoredEvaluation, 'id' | 'sessionId' | 'deliveredAt' 
 export const defaultEvaluation: Verdict = {
   totalScore: 70,
   criteria: [
-    { key: 'contact', title: 'Установление контакта', weight: 50, score: 80, evidence: '«Добрый день, меня зовут Анна»', comment: '' },
+    {
+      key: 'contact',
+      title: 'Установление контакта',
+      weight: 50,
+      score: 80,
+      evidence: '«Добрый день, меня зовут Анна»',
+      comment: '',
+    },
     { key: 'needs', title: 'Выявление потребностей', weight: 50, score: 60, evidence: '', comment: '' },
   ],
   strengths: ['Представилась и назвала компанию'],
@@ -136,6 +171,7 @@ export const defaultEvaluation: Verdict = {
   summary: 'Хорошее начало, но потребности не выяснены.',
   model: 'judge-model',
   omittedMessages: 0,
+  delivery: null,
 };
 
 /**
@@ -154,6 +190,12 @@ export class FakeTraining implements BotTraining {
   dialogue = '';
   /** The ids of the opening lines `start` stored, to be marked delivered. */
   readonly openingLineIds: number[] = [];
+  /** What the speech-to-text "hears" in a downloaded note: by default its bytes read as UTF-8 text. */
+  transcriber: (audio: AudioFile) => string | Promise<string> = (audio) => new TextDecoder().decode(audio.bytes);
+  /** The next transcription fails like this (the endpoint down, or without audio). */
+  transcriptionFailure: SpokenTurnNotTranscribedError['failure'] | undefined;
+  /** Spoken turns stored without words (their transcription failed), by message id. */
+  readonly untranscribed = new Map<number, { readonly userId: UserId; readonly audio: SpokenAudio }>();
   private readonly sessions = new Map<UserId, FakeSession>();
   private readonly failures = new Map<TrainingMethod, Error>();
   private nextId = 100;
@@ -208,6 +250,51 @@ export class FakeTraining implements BotTraining {
     running.turns.push(input.text);
     const reply = await this.client(input.text);
     input.onText?.(reply);
+    return { kind: 'answered', reply, replyId: this.nextId++ };
+  }
+
+  async playSpokenTurn(input: Parameters<BotTraining['playSpokenTurn']>[0]): Promise<TurnResult> {
+    this.record('playSpokenTurn', { userId: input.userId, telegramMessageId: input.telegramMessageId, audio: input.audio });
+    if (!this.sessions.has(input.userId)) return { kind: 'no-session' };
+    const messageId = this.nextId++;
+    return this.transcribeAndAnswer(input.userId, messageId, input.audio, input);
+  }
+
+  async retrySpokenTurn(input: Parameters<BotTraining['retrySpokenTurn']>[0]): Promise<TurnResult> {
+    this.record('retrySpokenTurn', { userId: input.userId, messageId: input.messageId });
+    if (!this.sessions.has(input.userId)) return { kind: 'no-session' };
+    const pending = this.untranscribed.get(input.messageId);
+    if (!pending || pending.userId !== input.userId) return { kind: 'moved-on' };
+    return this.transcribeAndAnswer(input.userId, input.messageId, pending.audio, input);
+  }
+
+  private async transcribeAndAnswer(
+    userId: UserId,
+    messageId: number,
+    audio: SpokenAudio,
+    hooks: SpokenTurnHooks,
+  ): Promise<TurnResult> {
+    let transcript: string;
+    try {
+      const file = await hooks.download(audio.telegramFileId, audio.kind);
+      if (this.transcriptionFailure) {
+        const failure = this.transcriptionFailure;
+        this.transcriptionFailure = undefined;
+        throw new SpokenTurnNotTranscribedError(messageId, failure, { cause: new Error('scripted') });
+      }
+      transcript = await this.transcriber(file);
+    } catch (error) {
+      this.untranscribed.set(messageId, { userId, audio });
+      if (error instanceof SpokenTurnNotTranscribedError) throw error;
+      throw new SpokenTurnNotTranscribedError(messageId, 'download', { cause: error });
+    }
+    this.untranscribed.delete(messageId);
+    if (!transcript.trim()) return { kind: 'not-heard' };
+    await hooks.onTranscript(transcript);
+    const running = this.sessions.get(userId)!;
+    running.turns.push(transcript);
+    const reply = await this.client(transcript);
+    hooks.onText?.(reply);
     return { kind: 'answered', reply, replyId: this.nextId++ };
   }
 
@@ -277,7 +364,13 @@ export const inviteClock = new Date('2030-01-01T09:00:00Z');
 
 export class FakeTeam implements TeamService {
   readonly calls: Array<Call<keyof TeamService>> = [];
-  stats: ScoreStats & { byScenario: Array<ScoreStats & { scenarioKey: string }> } = { count: 0, average: 0, best: 0, last: 0, byScenario: [] };
+  stats: ScoreStats & { byScenario: Array<ScoreStats & { scenarioKey: string }> } = {
+    count: 0,
+    average: 0,
+    best: 0,
+    last: 0,
+    byScenario: [],
+  };
   results: TraineeResults[] = [];
   inviteCode = 'Invite-Code-42';
 
@@ -331,7 +424,9 @@ export class FakeErasure implements PersonErasure {
   async preview(telegramId: TelegramId): Promise<ErasurePreview> {
     this.calls.push({ method: 'preview', args: [telegramId] });
     const person =
-      this.stored && telegramId === erasableTraineeId ? { name: 'Анна Стажёрова', role: 'trainee' as const, sessions: 3 } : undefined;
+      this.stored && telegramId === erasableTraineeId
+        ? { name: 'Анна Стажёрова', role: 'trainee' as const, sessions: 3 }
+        : undefined;
     return { telegramId, person, sheetPending: 0 };
   }
 
@@ -358,8 +453,47 @@ export class FakeErasure implements PersonErasure {
   }
 }
 
+// ——— Voice ———
+
+/** The client's voice: answers with `audio`, or fails when `failure` is set (once, or always with `failAlways`). */
+export class FakeSpeech implements TextToSpeech {
+  readonly texts: string[] = [];
+  audio: Uint8Array = new TextEncoder().encode('OggS fake opus');
+  failure: Error | undefined;
+
+  async synthesize(text: string): Promise<Uint8Array> {
+    this.texts.push(text);
+    if (this.failure) throw this.failure;
+    return this.audio;
+  }
+
+  failWith(message = 'speech endpoint down'): void {
+    this.failure = new SpeechSynthesisError(message);
+  }
+}
+
+/** Each trainee's /voice choice, in memory. */
+export class FakeVoiceMode implements VoiceModeService {
+  readonly preferences = new Map<UserId, VoicePreference>();
+
+  async preference(userId: UserId): Promise<VoicePreference> {
+    return this.preferences.get(userId) ?? null;
+  }
+
+  async setPreference(userId: UserId, preference: VoicePreference): Promise<void> {
+    this.preferences.set(userId, preference);
+  }
+
+  async repliesByVoice(userId: UserId, scenario: Pick<Scenario, 'voice'>): Promise<boolean> {
+    const preference = this.preferences.get(userId) ?? null;
+    return preference === null ? repliesByVoiceByDefault(scenario) : preference === 'on';
+  }
+}
+
 export interface FakeServices extends BotServices {
   readonly access: FakeAccess;
+  readonly speech: FakeSpeech;
+  readonly voiceMode: FakeVoiceMode;
   readonly training: FakeTraining;
   readonly team: FakeTeam;
   readonly hints: FakeHints | undefined;
@@ -372,6 +506,8 @@ export function fakeServices(options: { scenarios?: readonly Scenario[]; hints?:
     access: new FakeAccess(),
     scenarios,
     training: new FakeTraining(scenarios),
+    speech: new FakeSpeech(),
+    voiceMode: new FakeVoiceMode(),
     team: new FakeTeam(),
     hints: options.hints === false ? undefined : new FakeHints(),
     erase: new FakeErasure(),

@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config.js';
 import type { ConversationStore } from '../../src/db/queries/conversation-states.js';
 import type { ErrorKind } from '../../src/metrics.js';
 import { captureLogs, type LogRecord } from '../support/log-capture.js';
+import { parseMultipart, resolveAttachments } from '../support/multipart.js';
 import { fakeServices, type FakeServices } from './fakes.js';
 
 export const botInfo: UserFromGetMe = {
@@ -47,8 +48,11 @@ export interface Button {
 export interface ChatMessage {
   readonly message_id: number;
   readonly chatId: number;
+  /** A text message's text; a voice note's caption ('' without one). */
   readonly text: string;
   readonly parse_mode: string | undefined;
+  /** For a voice note (sendVoice): the bytes uploaded. */
+  readonly voice?: Uint8Array;
   buttons: Button[];
 }
 
@@ -119,6 +123,10 @@ export interface Harness {
   refuseNext(method: string, error: { error_code: number; description: string }): void;
   /** The real Russian text for a locale key, for long texts not worth copying into a test. */
   t(key: string, variables?: Record<string, string | number>): string;
+  /** Files the bot may download (getFile, then `<apiRoot>/file/bot<token>/<path>`), by file_id. */
+  readonly files: Map<string, Uint8Array>;
+  /** The file downloads the bot made, by file path. */
+  readonly downloads: readonly string[];
 }
 
 const testEnv = {
@@ -142,15 +150,33 @@ export function createHarness(options: HarnessOptions = {}): Harness {
   const refusals = new Map<string, { error_code: number; description: string }>();
   let nextMessageId = 1000;
 
+  const files = new Map<string, Uint8Array>();
+  const downloads: string[] = [];
+  const filePrefix = `${config.telegramApiRoot}/file/bot${config.botToken}/`;
+
   // Telegram's side of every Bot API request, outside conversations and inside them alike.
   const telegram = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = input instanceof Request ? input.url : String(input);
+    if (url.startsWith(filePrefix)) {
+      // The file endpoint, as the Bot API serves it: the bytes of a file getFile named.
+      const path = url.slice(filePrefix.length);
+      downloads.push(path);
+      const bytes = files.get(/^voice\/(.+)\.oga$/.exec(path)?.[1] ?? '');
+      return bytes ? new Response(bytes) : new Response('Not Found', { status: 404 });
+    }
     const method = url.slice(url.lastIndexOf('/') + 1);
-    const payload = typeof init?.body === 'string' ? (JSON.parse(init.body) as Record<string, unknown>) : {};
+    const payload =
+      typeof init?.body === 'string' ? (JSON.parse(init.body) as Record<string, unknown>) : await multipartPayload(init);
     calls.push({ method, payload });
     const refusal = refusals.get(method);
     if (refusal) refusals.delete(method);
-    const body = refusal ? { ok: false, ...refusal } : { ok: true, result: answer(method, payload) };
+    let body: Record<string, unknown>;
+    try {
+      body = refusal ? { ok: false, ...refusal } : { ok: true, result: answer(method, payload) };
+    } catch (error) {
+      if (!(error instanceof TelegramRefusal)) throw error;
+      body = { ok: false, error_code: error.code, description: error.message };
+    }
     return new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } });
   };
 
@@ -179,6 +205,30 @@ export function createHarness(options: HarnessOptions = {}): Harness {
         chat.set(message.message_id, message);
         return { message_id: message.message_id, date: now(), chat: privateChat(message.chatId), text: message.text };
       }
+      case 'sendVoice': {
+        const file = p.voice as { bytes?: Uint8Array } | undefined;
+        const message: ChatMessage = {
+          message_id: nextMessageId++,
+          chatId: Number(p.chat_id),
+          text: typeof p.caption === 'string' ? p.caption : '',
+          parse_mode: p.parse_mode as string | undefined,
+          voice: file?.bytes,
+          buttons: buttonsOf(p.reply_markup),
+        };
+        chat.set(message.message_id, message);
+        return {
+          message_id: message.message_id,
+          date: now(),
+          chat: privateChat(message.chatId),
+          voice: { file_id: 'sent', duration: 1 },
+        };
+      }
+      case 'getFile': {
+        const id = String(p.file_id);
+        const bytes = files.get(id);
+        if (!bytes) throw new TelegramRefusal(400, 'Bad Request: invalid file_id');
+        return { file_id: id, file_unique_id: `u-${id}`, file_size: bytes.length, file_path: `voice/${id}.oga` };
+      }
       case 'editMessageReplyMarkup': {
         const message = chat.get(Number(p.message_id));
         if (message) message.buttons = buttonsOf(p.reply_markup);
@@ -204,6 +254,7 @@ export function createHarness(options: HarnessOptions = {}): Harness {
       handle,
       (data) => [...chat.values()].reverse().find((m) => m.chatId === id && m.buttons.some((b) => b.data === data)),
       () => nextMessageId++,
+      (fileId, bytes) => files.set(fileId, bytes),
     );
   }
 
@@ -217,7 +268,31 @@ export function createHarness(options: HarnessOptions = {}): Harness {
     user,
     refuseNext: (method, error) => refusals.set(method, error),
     t: (key, variables) => i18n.t('ru', key, variables),
+    files,
+    downloads,
   };
+}
+
+/** A Bot API error answer from the in-process Telegram. */
+class TelegramRefusal extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A multipart/form-data request (grammY's for uploads) as a payload: fields as text, files with their bytes. */
+async function multipartPayload(init: RequestInit | undefined): Promise<Record<string, unknown>> {
+  const headers = new Headers(init?.headers);
+  const type = headers.get('content-type') ?? '';
+  if (!type.startsWith('multipart/form-data') || !init?.body) return {};
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of init.body as unknown as AsyncIterable<Uint8Array | string>) {
+    chunks.push(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
+  }
+  return resolveAttachments(parseMultipart(Buffer.concat(chunks), type));
 }
 
 type Sender = { id: number; is_bot: false; first_name: string; language_code: string };
@@ -229,7 +304,30 @@ export class TestUser {
     private readonly handle: (update: Omit<Update, 'update_id'>) => Promise<Reaction>,
     private readonly messageWithButton: (data: string) => ChatMessage | undefined,
     private readonly newMessageId: () => number,
+    private readonly registerFile: (fileId: string, bytes: Uint8Array) => void,
   ) {}
+
+  /**
+   * A voice note of `bytes`, `duration` seconds long, that the bot can download (getFile). `fileSize`
+   * overrides what the message says of its size (Telegram's `file_size`).
+   */
+  sendVoice(
+    bytes: Uint8Array,
+    duration: number,
+    options: { fileSize?: number; kind?: 'voice' | 'audio' | 'video_note' } = {},
+  ): Promise<Reaction> {
+    const fileId = `voice-${this.newMessageId()}`;
+    this.registerFile(fileId, bytes);
+    const file = { file_id: fileId, file_unique_id: `u-${fileId}`, duration, file_size: options.fileSize ?? bytes.length };
+    switch (options.kind ?? 'voice') {
+      case 'voice':
+        return this.sendMessage({ voice: { ...file, mime_type: 'audio/ogg' } });
+      case 'audio':
+        return this.sendMessage({ audio: { ...file, mime_type: 'audio/mpeg', file_name: 'звонок.mp3' } });
+      case 'video_note':
+        return this.sendMessage({ video_note: { ...file, length: 240 } });
+    }
+  }
 
   get id(): number {
     return this.from.id;
@@ -285,7 +383,13 @@ export class TestUser {
   }
 
   private message(fields: Partial<Message>) {
-    return { message_id: this.newMessageId(), date: now(), chat: privateChat(this.id, this.from.first_name), from: this.from, ...fields };
+    return {
+      message_id: this.newMessageId(),
+      date: now(),
+      chat: privateChat(this.id, this.from.first_name),
+      from: this.from,
+      ...fields,
+    };
   }
 }
 

@@ -13,19 +13,19 @@ describe('what the bot does not handle', () => {
     const { anna, training } = trainee();
 
     const reaction = await anna.sendMessage({
-      sticker: { file_id: 's1', file_unique_id: 'u1', type: 'regular', width: 512, height: 512, is_animated: false, is_video: false },
+      sticker: {
+        file_id: 's1',
+        file_unique_id: 'u1',
+        type: 'regular',
+        width: 512,
+        height: 512,
+        is_animated: false,
+        is_video: false,
+      },
     });
 
     expect(reaction.texts).toEqual(['Стикер — это мило, но клиент его не увидит 🙂 Напишите ответ текстом.']);
     expect(training.callsOf('playTurn')).toEqual([]);
-  });
-
-  it('a voice message: only text for now', async () => {
-    const { anna } = trainee();
-
-    const reaction = await anna.sendMessage({ voice: { file_id: 'v1', file_unique_id: 'u2', duration: 3 } });
-
-    expect(reaction.texts).toEqual(['Голосовые пока не поддерживаются. Напишите реплику текстом.']);
   });
 
   it('a photo: only text', async () => {
@@ -62,7 +62,10 @@ describe('what the bot does not handle', () => {
   it('a button the bot does not know (forged, or from an old version) is called outdated', async () => {
     const { anna } = trainee();
 
-    for (const reaction of [await anna.pressForged('xx:forged'), await anna.pressForged('sc:cold-call', { withoutMessage: true })]) {
+    for (const reaction of [
+      await anna.pressForged('xx:forged'),
+      await anna.pressForged('sc:cold-call', { withoutMessage: true }),
+    ]) {
       expect(reaction.methods).toEqual(['answerCallbackQuery']);
       expect(reaction.callbackAnswers).toEqual([{ text: 'Это меню устарело. Откройте новое: /scenarios', show_alert: true }]);
     }

@@ -1,3 +1,4 @@
+import { ChromaClient } from 'chromadb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   collectionNameFor,
@@ -9,10 +10,16 @@ import { startTestChroma, type TestChroma } from '../support/chroma.js';
 import { silentLogger } from '../support/database.js';
 
 const unit = (dimension: number, index: number) => Array.from({ length: dimension }, (_, i) => (i === index ? 1 : 0));
-const chunk = (position: number, embedding: number[], text = `фрагмент ${position}`): ChunkToStore => ({
+const chunk = (
+  position: number,
+  embedding: number[],
+  text = `фрагмент ${position}`,
+  audience: ChunkToStore['audience'] = 'public',
+): ChunkToStore => ({
   text,
   headingPath: ['Тарифы', `Раздел ${position}`],
   position,
+  audience,
   embedding,
 });
 
@@ -56,11 +63,46 @@ describe('the vector store on a real Chroma', () => {
     expect(await store.count()).toBe(2);
 
     const hits = await store.query(unit(4, 1), 5);
-    expect(hits[0]).toEqual({ text: 'новая версия', file: 'a.md', headingPath: ['Тарифы', 'Раздел 0'], position: 0, distance: 0 });
+    expect(hits[0]).toEqual({
+      text: 'новая версия',
+      file: 'a.md',
+      headingPath: ['Тарифы', 'Раздел 0'],
+      position: 0,
+      audience: 'public',
+      distance: 0,
+    });
     expect(hits.map((h) => h.file)).toEqual(['a.md', 'b.md']);
 
     await store.deleteFile('a.md');
     expect([...(await store.listFileHashes()).keys()]).toEqual(['b.md']);
+  });
+
+  it('keeps internal chunks, and chunks stored before documents had an audience, from a public-only query', async () => {
+    const store = createVectorStore({ url: chroma.url, modelId: 'org/model-d', logger: silentLogger });
+    await store.replaceFile('catalog.md', 'v1', [chunk(0, unit(4, 0), 'цены')]);
+    await store.replaceFile('script.md', 'v1', [chunk(0, unit(4, 0), 'скрипт', 'internal')]);
+    // A chunk as an older version stored it: no audience in its metadata.
+    const url = new URL(chroma.url);
+    const client = new ChromaClient({ host: url.hostname, port: Number(url.port), ssl: false });
+    const collection = await client.getOrCreateCollection({ name: store.collectionName, embeddingFunction: null });
+    await collection.add({
+      ids: ['old'],
+      embeddings: [unit(4, 0)],
+      documents: ['старый фрагмент'],
+      metadatas: [{ file: 'old.md', file_hash: 'v0', heading_path: '[]', position: 0 }],
+    });
+
+    const everyone = await store.query(unit(4, 0), 5);
+    expect(everyone.map((h) => [h.file, h.audience]).sort()).toEqual([
+      ['catalog.md', 'public'],
+      ['old.md', 'internal'],
+      ['script.md', 'internal'],
+    ]);
+    expect((await store.query(unit(4, 0), 5, { publicOnly: true })).map((h) => h.file)).toEqual(['catalog.md']);
+    expect(await store.query(unit(4, 0), 5, { publicOnly: true, files: ['script.md'] })).toEqual([]);
+    expect(
+      (await store.query(unit(4, 0), 5, { publicOnly: true, files: ['catalog.md', 'script.md'] })).map((h) => h.file),
+    ).toEqual(['catalog.md']);
   });
 
   it('says Chroma is unreachable when it is', async () => {

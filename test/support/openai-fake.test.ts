@@ -1,6 +1,8 @@
-import OpenAI, { type APIError } from 'openai';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import OpenAI, { toFile, type APIError } from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exampleFromSchema, OpenAiFake } from './openai-fake.js';
+import { exampleFromSchema, OpenAiFake, speechFixture, transcriptOf } from './openai-fake.js';
 
 let llm: OpenAiFake;
 let client: OpenAI;
@@ -24,7 +26,11 @@ describe('OpenAiFake with the openai SDK', () => {
     llm.respondWith((req) => `Вы сказали: ${String(req.messages.at(-1)?.content)}`);
     const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
     expect(completion.object).toBe('chat.completion');
-    expect(completion.choices[0]?.message).toMatchObject({ role: 'assistant', content: 'Вы сказали: Здравствуйте!', refusal: null });
+    expect(completion.choices[0]?.message).toMatchObject({
+      role: 'assistant',
+      content: 'Вы сказали: Здравствуйте!',
+      refusal: null,
+    });
     expect(completion.choices[0]?.finish_reason).toBe('stop');
     expect(completion.usage?.total_tokens).toBeGreaterThan(0);
     expect(llm.requests).toHaveLength(1);
@@ -39,7 +45,10 @@ describe('OpenAiFake with the openai SDK', () => {
   it('streams deltas in several chunks with usage when asked', async () => {
     llm.respondWith(() => ({ content: 'Расскажите о цене 😀 и сроках.', chunkDelayMs: 10 }));
     const stream = await client.chat.completions.create({
-      model: 'gpt-4o-mini', messages, stream: true, stream_options: { include_usage: true },
+      model: 'gpt-4o-mini',
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
     });
     const deltas: string[] = [];
     let finish: string | null = null;
@@ -96,11 +105,17 @@ describe('OpenAiFake with the openai SDK', () => {
     llm = await OpenAiFake.start({ apiKey: 'sk-test', supportsJsonSchema: false });
     client = new OpenAI({ apiKey: 'sk-test', baseURL: llm.baseUrl, maxRetries: 0 });
     const error = await client.chat.completions
-      .create({ model: 'm', messages, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } } })
+      .create({
+        model: 'm',
+        messages,
+        response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } },
+      })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect((error as APIError).error).toMatchObject({ param: 'response_format', type: 'invalid_request_error' });
-    await expect(client.chat.completions.create({ model: 'm', messages, response_format: { type: 'json_object' } })).resolves.toBeDefined();
+    await expect(
+      client.chat.completions.create({ model: 'm', messages, response_format: { type: 'json_object' } }),
+    ).resolves.toBeDefined();
   });
 
   it('surfaces a 500 as OpenAI.APIError, and a wrong key as AuthenticationError', async () => {
@@ -139,5 +154,75 @@ describe('OpenAiFake with the openai SDK', () => {
     await llm.stop();
     expect(await pending).toBeInstanceOf(OpenAI.APIConnectionError);
     llm = await OpenAiFake.start({ apiKey: 'sk-test' });
+  });
+
+  describe('OpenAiFake audio with the openai SDK', () => {
+    const voiceTurn = readFileSync(path.resolve(import.meta.dirname, '../fixtures/voice-turn.ogg'));
+
+    it('transcribes a real Ogg Opus file from what the file holds, and records the bytes it received', async () => {
+      const result = await client.audio.transcriptions.create({ file: await toFile(voiceTurn, 'voice.ogg'), model: 'whisper-1' });
+      expect(result.text).toBe(
+        'Ну, добрый день, Ирина Сергеевна! Меня зовут Анна, компания «Сделка+». Как бы, удобно вам сейчас говорить?',
+      );
+      expect(llm.transcriptions).toHaveLength(1);
+      expect(llm.transcriptions[0]!.bytes.equals(voiceTurn)).toBe(true);
+      expect(llm.transcriptions[0]).toMatchObject({ model: 'whisper-1', fileName: 'voice.ogg' });
+    });
+
+    it('refuses what OpenAI refuses: a Telegram .oga name, bytes that are no audio', async () => {
+      await expect(
+        client.audio.transcriptions.create({ file: await toFile(voiceTurn, 'file_1.oga'), model: 'whisper-1' }),
+      ).rejects.toMatchObject({
+        status: 400,
+      });
+      await expect(
+        client.audio.transcriptions.create({
+          file: await toFile(Buffer.from('not audio at all'), 'voice.ogg'),
+          model: 'whisper-1',
+        }),
+      ).rejects.toMatchObject({ status: 400 });
+    });
+
+    it('fails transcriptions while told to, and has no audio at all when started without it', async () => {
+      llm.failTranscriptions(503);
+      await expect(
+        client.audio.transcriptions.create({ file: await toFile(voiceTurn, 'voice.ogg'), model: 'whisper-1' }),
+      ).rejects.toMatchObject({
+        status: 503,
+      });
+      llm.failTranscriptions(undefined);
+      const chatOnly = await OpenAiFake.start({ apiKey: 'sk-test', audio: false });
+      try {
+        const other = new OpenAI({ apiKey: 'sk-test', baseURL: chatOnly.baseUrl, maxRetries: 0 });
+        await expect(other.audio.speech.create({ model: 'tts-1', voice: 'alloy', input: 'Алло' })).rejects.toMatchObject({
+          status: 404,
+        });
+      } finally {
+        await chatOnly.stop();
+      }
+    });
+
+    it('speaks with a real Ogg Opus file', async () => {
+      const response = await client.audio.speech.create({
+        model: 'tts-1',
+        voice: 'onyx',
+        input: 'Да, слушаю.',
+        response_format: 'opus',
+      });
+      const audio = Buffer.from(await response.arrayBuffer());
+      expect(audio.equals(speechFixture)).toBe(true);
+      expect(audio.subarray(0, 4).toString('latin1')).toBe('OggS');
+      expect(audio.includes('OpusHead')).toBe(true);
+      expect(transcriptOf(audio)).toBe('Да, слушаю. Только коротко, я за рулём.');
+      expect(llm.speeches).toEqual([
+        {
+          model: 'tts-1',
+          voice: 'onyx',
+          input: 'Да, слушаю.',
+          responseFormat: 'opus',
+          receivedAt: expect.any(Number) as unknown,
+        },
+      ]);
+    });
   });
 });

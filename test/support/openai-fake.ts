@@ -1,11 +1,15 @@
 /**
  * A loopback OpenAI-compatible server for end-to-end tests: POST /v1/chat/completions (plain and SSE
- * streaming, structured output) and GET /v1/models, with OpenAI's object and error shapes, so the real
- * `openai` SDK talks to it through OPENAI_BASE_URL exactly as it talks to api.openai.com.
+ * streaming, structured output), POST /v1/audio/transcriptions (multipart) and /v1/audio/speech, and
+ * GET /v1/models, with OpenAI's object and error shapes, so the real `openai` SDK talks to it through
+ * OPENAI_BASE_URL exactly as it talks to api.openai.com.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { parseMultipart } from './multipart.js';
 
 type Json = Record<string, unknown>;
 
@@ -17,7 +21,10 @@ export interface ChatMessage {
 export type ResponseFormat =
   | { readonly type: 'text' }
   | { readonly type: 'json_object' }
-  | { readonly type: 'json_schema'; readonly json_schema: { readonly name: string; readonly schema?: Json; readonly strict?: boolean | null } };
+  | {
+      readonly type: 'json_schema';
+      readonly json_schema: { readonly name: string; readonly schema?: Json; readonly strict?: boolean | null };
+    };
 
 export interface RecordedRequest {
   readonly model: string;
@@ -52,6 +59,27 @@ export type Reply =
 
 export type ReplyHandler = (req: RecordedRequest) => Reply | Promise<Reply>;
 
+/** One POST /v1/audio/transcriptions: the file exactly as it arrived, and the other fields. */
+export interface TranscriptionRequest {
+  readonly model: string;
+  readonly fileName: string;
+  readonly bytes: Buffer;
+  readonly fields: Readonly<Record<string, string>>;
+  readonly receivedAt: number;
+}
+
+/** One POST /v1/audio/speech. */
+export interface SpeechRequest {
+  readonly model: string;
+  readonly input: string;
+  readonly voice: string;
+  readonly responseFormat: string | undefined;
+  readonly receivedAt: number;
+}
+
+/** What the transcription endpoint answers: the text, or an HTTP error; `delayMs` before it. */
+export type TranscriptionReply = string | { readonly text: string; readonly delayMs?: number } | { readonly status: number };
+
 export interface OpenAiFakeOptions {
   /** The key the client must send as `Authorization: Bearer <key>`. */
   readonly apiKey?: string;
@@ -61,6 +89,52 @@ export interface OpenAiFakeOptions {
   readonly chunkDelayMs?: number;
   /** The address to listen on: the loopback unless told (e.g. the docker0 bridge for containers). */
   readonly host?: string;
+  /** false: no /audio endpoints at all (404), like a chat-only server. */
+  readonly audio?: boolean;
+}
+
+/** The voice the speech endpoint answers with: a real Ogg Opus file (espeak-ng, then opusenc). */
+export const speechFixture: Buffer = readFileSync(path.resolve(import.meta.dirname, '../fixtures/client-reply.ogg'));
+
+/** OpenAI's list; it goes by the file name's extension (a Telegram `.oga` is refused by name). */
+const transcribableExtensions = ['flac', 'mp3', 'mp4', 'mpeg', 'mpga', 'm4a', 'ogg', 'wav', 'webm'];
+
+/** Whether the bytes start like one of those containers. */
+function looksLikeAudio(bytes: Buffer): boolean {
+  const head = bytes.subarray(0, 12);
+  const ascii = head.toString('latin1');
+  return (
+    ascii.startsWith('OggS') ||
+    ascii.startsWith('RIFF') ||
+    ascii.startsWith('ID3') ||
+    ascii.startsWith('fLaC') ||
+    ascii.slice(4, 8) === 'ftyp' ||
+    (head[0] === 0xff && ((head[1] ?? 0) & 0xe0) === 0xe0) ||
+    head.readUInt32BE(0) === 0x1a45dfa3
+  );
+}
+
+/**
+ * The transcript of an Ogg Opus file made for the tests: the `transcript=` comment opusenc wrote into
+ * its OpusTags header (so the words follow from the file itself). Any other audio gets a line naming
+ * its size, so a test can still tell which file was heard.
+ */
+export function transcriptOf(bytes: Buffer): string {
+  const tags = bytes.indexOf('OpusTags');
+  if (tags >= 0) {
+    let at = tags + 8;
+    const vendor = bytes.readUInt32LE(at);
+    at += 4 + vendor;
+    const count = bytes.readUInt32LE(at);
+    at += 4;
+    for (let i = 0; i < count && at + 4 <= bytes.length; i += 1) {
+      const length = bytes.readUInt32LE(at);
+      const comment = bytes.subarray(at + 4, at + 4 + length).toString('utf8');
+      at += 4 + length;
+      if (comment.toLowerCase().startsWith('transcript=')) return comment.slice('transcript='.length);
+    }
+  }
+  return `Голосовая реплика, ${bytes.length} байт.`;
 }
 
 const DEFAULT_CHAT_REPLY = 'Здравствуйте! Расскажите, пожалуйста, подробнее, что именно вы предлагаете?';
@@ -121,15 +195,20 @@ function resolveRef(root: Json, ref: string): Json {
 function numberWithin(schema: Json, integer: boolean): number {
   const step = integer ? 1 : 0.5;
   const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-  const low = num(schema.minimum) ?? (num(schema.exclusiveMinimum) !== undefined ? num(schema.exclusiveMinimum)! + step : undefined);
-  const high = num(schema.maximum) ?? (num(schema.exclusiveMaximum) !== undefined ? num(schema.exclusiveMaximum)! - step : undefined);
+  const low =
+    num(schema.minimum) ?? (num(schema.exclusiveMinimum) !== undefined ? num(schema.exclusiveMinimum)! + step : undefined);
+  const high =
+    num(schema.maximum) ?? (num(schema.exclusiveMaximum) !== undefined ? num(schema.exclusiveMaximum)! - step : undefined);
   const value = low !== undefined && high !== undefined ? (low + high) / 2 : (low ?? Math.min(high ?? 1, 1));
   return integer ? Math.floor(value) : value;
 }
 
 function stringFor(schema: Json): string {
   const byFormat: Readonly<Record<string, string>> = {
-    'date-time': new Date(0).toISOString(), date: '1970-01-01', email: 'user@example.com', uri: 'https://example.com',
+    'date-time': new Date(0).toISOString(),
+    date: '1970-01-01',
+    email: 'user@example.com',
+    uri: 'https://example.com',
     uuid: '00000000-0000-4000-8000-000000000000',
   };
   let value = byFormat[String(schema.format)] ?? '…';
@@ -142,13 +221,21 @@ function stringFor(schema: Json): string {
 export function openAiError(status: number, message?: string, param: string | null = null): Json {
   const defaults: Readonly<Record<number, readonly [string, string, string | null]>> = {
     400: ['Bad request', 'invalid_request_error', null],
-    401: ['Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', 'invalid_api_key'],
+    401: [
+      'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+      'invalid_request_error',
+      'invalid_api_key',
+    ],
     404: ['The model does not exist or you do not have access to it.', 'invalid_request_error', 'model_not_found'],
     429: ['Rate limit reached for requests. Please try again later.', 'requests', 'rate_limit_exceeded'],
     500: ['The server had an error while processing your request. Sorry about that!', 'server_error', null],
     503: ['The server is overloaded or not ready yet.', 'server_error', null],
   };
-  const [text, type, code] = defaults[status] ?? [`Request failed with status ${status}`, status >= 500 ? 'server_error' : 'invalid_request_error', null];
+  const [text, type, code] = defaults[status] ?? [
+    `Request failed with status ${status}`,
+    status >= 500 ? 'server_error' : 'invalid_request_error',
+    null,
+  ];
   return { error: { message: message ?? text, type, param, code } };
 }
 
@@ -180,7 +267,13 @@ class HttpFailure extends Error {
 
 export class OpenAiFake {
   readonly requests: RecordedRequest[] = [];
+  readonly transcriptions: TranscriptionRequest[] = [];
+  readonly speeches: SpeechRequest[] = [];
   private handler: ReplyHandler = defaultReply;
+  private transcriber: (req: TranscriptionRequest) => TranscriptionReply | Promise<TranscriptionReply> = (req) =>
+    transcriptOf(req.bytes);
+  private transcriptionStatus: number | undefined;
+  private speechStatus: number | undefined;
   private readonly failures: number[] = [];
   private readonly stopping = new AbortController();
   private nextId = 1;
@@ -190,11 +283,18 @@ export class OpenAiFake {
     readonly apiKey: string,
     private readonly supportsJsonSchema: boolean,
     private readonly chunkDelayMs: number,
+    private readonly audio: boolean,
   ) {}
 
   static async start(opts: OpenAiFakeOptions = {}): Promise<OpenAiFake> {
     const server = createServer();
-    const fake = new OpenAiFake(server, opts.apiKey ?? 'sk-test-openai-fake', opts.supportsJsonSchema ?? true, opts.chunkDelayMs ?? 5);
+    const fake = new OpenAiFake(
+      server,
+      opts.apiKey ?? 'sk-test-openai-fake',
+      opts.supportsJsonSchema ?? true,
+      opts.chunkDelayMs ?? 5,
+      opts.audio ?? true,
+    );
     server.keepAliveTimeout = 0;
     server.on('request', (req, res) => void fake.serve(req, res));
     await new Promise<void>((resolve) => server.listen(0, opts.host ?? '127.0.0.1', resolve));
@@ -227,16 +327,42 @@ export class OpenAiFake {
     return this.requests.at(-1);
   }
 
+  /** Programs the transcripts; with no argument, each file's own (`transcriptOf`). */
+  transcribeWith(transcriber?: (req: TranscriptionRequest) => TranscriptionReply | Promise<TranscriptionReply>): void {
+    this.transcriber = transcriber ?? ((req) => transcriptOf(req.bytes));
+  }
+
+  /** Until called again with undefined, every transcription fails with `status` (503: the STT server is down). */
+  failTranscriptions(status: number | undefined): void {
+    this.transcriptionStatus = status;
+  }
+
+  /** Until called again with undefined, every speech request fails with `status`. */
+  failSpeech(status: number | undefined): void {
+    this.speechStatus = status;
+  }
+
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const closed = new AbortController();
     res.on('close', () => closed.abort());
     const signal = AbortSignal.any([closed.signal, this.stopping.signal]);
     try {
       const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname.replace(/\/+$/, '');
-      const body = await readBody(req);
+      const raw = await readBody(req);
+      const body = raw.toString('utf8');
       if (req.headers.authorization !== `Bearer ${this.apiKey}`) throw new HttpFailure(401, openAiError(401));
-      if (req.method === 'GET' && path === '/v1/models') {
-        sendJson(res, 200, { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' }] });
+      if (req.method === 'POST' && path.startsWith('/v1/audio/') && !this.audio) {
+        throw new HttpFailure(404, openAiError(404, `Invalid URL (${req.method} ${path})`));
+      }
+      if (req.method === 'POST' && path === '/v1/audio/transcriptions') {
+        await this.transcription(raw, req.headers['content-type'] ?? '', res, signal);
+      } else if (req.method === 'POST' && path === '/v1/audio/speech') {
+        this.speech(body, res);
+      } else if (req.method === 'GET' && path === '/v1/models') {
+        sendJson(res, 200, {
+          object: 'list',
+          data: [{ id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' }],
+        });
       } else if (req.method === 'POST' && path === '/v1/chat/completions') {
         await this.chatCompletion(parseRequest(body), res, signal);
       } else {
@@ -248,6 +374,71 @@ export class OpenAiFake {
       console.error('OpenAiFake failed on', req.url, err);
       sendJson(res, 500, openAiError(500, `OpenAiFake handler failed: ${String(err)}`));
     }
+  }
+
+  private async transcription(raw: Buffer, contentType: string, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    if (!contentType.startsWith('multipart/form-data')) {
+      throw new HttpFailure(400, openAiError(400, 'Expected a multipart/form-data request', 'file'));
+    }
+    const parts = parseMultipart(raw, contentType);
+    const file = parts.get('file');
+    const model = parts.get('model');
+    if (typeof model !== 'string' || model === '')
+      throw new HttpFailure(400, openAiError(400, 'you must provide a model parameter', 'model'));
+    if (file === undefined || typeof file === 'string')
+      throw new HttpFailure(400, openAiError(400, "Missing required parameter: 'file'.", 'file'));
+    const fields = Object.fromEntries([...parts].filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    const request: TranscriptionRequest = {
+      model,
+      fileName: file.filename,
+      bytes: file.bytes,
+      fields,
+      receivedAt: Date.now(),
+    };
+    this.transcriptions.push(request);
+    if (this.transcriptionStatus !== undefined)
+      throw new HttpFailure(this.transcriptionStatus, openAiError(this.transcriptionStatus));
+    const extension = path.extname(request.fileName).slice(1).toLowerCase();
+    if (!transcribableExtensions.includes(extension) || !looksLikeAudio(request.bytes)) {
+      throw new HttpFailure(
+        400,
+        openAiError(400, `Invalid file format. Supported formats: ${JSON.stringify(transcribableExtensions)}`, 'file'),
+      );
+    }
+    const reply = await this.transcriber(request);
+    if (typeof reply === 'object' && 'status' in reply) throw new HttpFailure(reply.status, openAiError(reply.status));
+    const answer = typeof reply === 'string' ? { text: reply } : reply;
+    await delay(answer.delayMs ?? 0, undefined, { signal });
+    const format = fields.response_format ?? 'json';
+    if (format === 'text') {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(answer.text);
+      return;
+    }
+    sendJson(res, 200, { text: answer.text, usage: { type: 'duration', seconds: 1 } });
+  }
+
+  private speech(body: string, res: ServerResponse): void {
+    let params: Json;
+    try {
+      params = JSON.parse(body) as Json;
+    } catch {
+      throw new HttpFailure(400, openAiError(400, 'We could not parse the JSON body of your request.'));
+    }
+    if (typeof params.model !== 'string' || params.model === '')
+      throw new HttpFailure(400, openAiError(400, 'you must provide a model parameter', 'model'));
+    if (typeof params.input !== 'string' || params.input === '')
+      throw new HttpFailure(400, openAiError(400, "Missing required parameter: 'input'.", 'input'));
+    if (typeof params.voice !== 'string' || params.voice === '')
+      throw new HttpFailure(400, openAiError(400, "Missing required parameter: 'voice'.", 'voice'));
+    this.speeches.push({
+      model: params.model,
+      input: params.input,
+      voice: params.voice,
+      responseFormat: typeof params.response_format === 'string' ? params.response_format : undefined,
+      receivedAt: Date.now(),
+    });
+    if (this.speechStatus !== undefined) throw new HttpFailure(this.speechStatus, openAiError(this.speechStatus));
+    res.writeHead(200, { 'content-type': 'audio/ogg', 'content-length': speechFixture.length }).end(speechFixture);
   }
 
   private async chatCompletion(request: RecordedRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
@@ -271,27 +462,62 @@ export class OpenAiFake {
     const promptTokens = request.messages.reduce((sum, m) => sum + estimateTokens(messageText(m)), 0);
     const completionTokens = estimateTokens(answer.content);
     const usage = {
-      prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens,
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
       prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      completion_tokens_details: {
+        reasoning_tokens: 0,
+        audio_tokens: 0,
+        accepted_prediction_tokens: 0,
+        rejected_prediction_tokens: 0,
+      },
     };
     const finishReason = answer.finishReason ?? 'stop';
     if (!request.stream) {
       sendJson(res, 200, {
-        id, object: 'chat.completion', created, model: request.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: answer.content, refusal: null, annotations: [] }, logprobs: null, finish_reason: finishReason }],
-        usage, service_tier: 'default', system_fingerprint: 'fp_fake',
+        id,
+        object: 'chat.completion',
+        created,
+        model: request.model,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: answer.content, refusal: null, annotations: [] },
+            logprobs: null,
+            finish_reason: finishReason,
+          },
+        ],
+        usage,
+        service_tier: 'default',
+        system_fingerprint: 'fp_fake',
       });
       return;
     }
     const includeUsage = (request.body.stream_options as Json | undefined)?.include_usage === true;
     const chunk = (choices: Json[], extra: Json = {}): string =>
       `data: ${JSON.stringify({
-        id, object: 'chat.completion.chunk', created, model: request.model, service_tier: 'default', system_fingerprint: 'fp_fake',
-        choices, ...(includeUsage ? { usage: null } : {}), ...extra,
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model: request.model,
+        service_tier: 'default',
+        system_fingerprint: 'fp_fake',
+        choices,
+        ...(includeUsage ? { usage: null } : {}),
+        ...extra,
       })}\n\n`;
-    const choice = (delta: Json, finish: string | null = null): Json => ({ index: 0, delta, logprobs: null, finish_reason: finish });
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const choice = (delta: Json, finish: string | null = null): Json => ({
+      index: 0,
+      delta,
+      logprobs: null,
+      finish_reason: finish,
+    });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
     // Like OpenAI: headers and the role delta come at once, the content after the model "thinks".
     res.write(chunk([choice({ role: 'assistant', content: '', refusal: null })]));
     await delay(answer.delayMs ?? 0, undefined, { signal });
@@ -305,10 +531,10 @@ export class OpenAiFake {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -334,7 +560,11 @@ function parseRequest(text: string): RecordedRequest {
     throw new HttpFailure(400, openAiError(400, `Invalid value: '${String(format.type)}'.`, 'response_format.type'));
   }
   return {
-    model: body.model, messages: body.messages as ChatMessage[], stream: body.stream === true, responseFormat: format,
-    body, receivedAt: Date.now(),
+    model: body.model,
+    messages: body.messages as ChatMessage[],
+    stream: body.stream === true,
+    responseFormat: format,
+    body,
+    receivedAt: Date.now(),
   };
 }

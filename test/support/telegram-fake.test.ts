@@ -1,6 +1,8 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { run, type RunnerHandle } from '@grammyjs/runner';
-import { Bot, GrammyError, InlineKeyboard } from 'grammy';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Bot, GrammyError, InlineKeyboard, InputFile } from 'grammy';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TelegramFake } from './telegram-fake.js';
 
@@ -74,7 +76,9 @@ describe('TelegramFake with a long-polling grammY bot', () => {
 
   it('routes a pressed inline button as a callback query and records the answer', async () => {
     const bot = newBot();
-    bot.command('menu', (ctx) => ctx.reply('Выберите:', { reply_markup: new InlineKeyboard().text('A', 'pick:a').text('B', 'pick:b') }));
+    bot.command('menu', (ctx) =>
+      ctx.reply('Выберите:', { reply_markup: new InlineKeyboard().text('A', 'pick:a').text('B', 'pick:b') }),
+    );
     bot.callbackQuery(/^pick:(.)$/, async (ctx) => {
       await ctx.answerCallbackQuery({ text: 'принято' });
       await ctx.editMessageText(`Выбрано: ${ctx.match[1]}`);
@@ -84,7 +88,11 @@ describe('TelegramFake with a long-polling grammY bot', () => {
     user.sendText('/menu');
     const menu = await user.waitForMessage((m) => m.text === 'Выберите:');
     user.pressButton('pick:b', menu.message_id);
-    await telegram.waitUntil(() => (user.lastMessage()?.text === 'Выбрано: b' ? true : undefined), 5_000, () => 'no edit');
+    await telegram.waitUntil(
+      () => (user.lastMessage()?.text === 'Выбрано: b' ? true : undefined),
+      5_000,
+      () => 'no edit',
+    );
     expect(user.callbackAnswers()).toMatchObject([{ text: 'принято' }]);
     // editMessageText without reply_markup drops the keyboard, as in Telegram.
     expect(user.lastMessage()?.reply_markup).toBeUndefined();
@@ -141,7 +149,9 @@ describe('TelegramFake errors and formatting', () => {
     expect((await sendError('a <foo>b</foo>', 'HTML')).description).toBe(
       'Bad Request: can\'t parse entities: Unsupported start tag "foo" at byte offset 2',
     );
-    expect((await sendError('1 < 2', 'HTML')).description).toMatch(/^Bad Request: can't parse entities: Unsupported start tag ""/);
+    expect((await sendError('1 < 2', 'HTML')).description).toMatch(
+      /^Bad Request: can't parse entities: Unsupported start tag ""/,
+    );
     expect((await sendError('R&D', 'HTML')).description).toMatch(/^Bad Request: can't parse entities: Unescaped '&'/);
     expect((await sendError('<b>x</i>', 'HTML')).description).toMatch(/Unmatched end tag/);
     expect((await sendError('<b>x', 'HTML')).description).toMatch(/Can't find end tag corresponding to start tag "b"/);
@@ -195,7 +205,10 @@ describe('TelegramFake errors and formatting', () => {
     await bot.api.setMyCommands([{ command: 'start', description: 'Начать' }], { language_code: 'ru' });
     await bot.api.setMyCommands([{ command: 'start', description: 'Start' }]);
     const user = telegram.user(100);
-    expect(user.drafts().map((d) => [d.draft_id, d.visibleText])).toEqual([[7, 'думаю…'], [7, '']]);
+    expect(user.drafts().map((d) => [d.draft_id, d.visibleText])).toEqual([
+      [7, 'думаю…'],
+      [7, ''],
+    ]);
     expect(user.chatActions().map((a) => a.action)).toEqual(['typing']);
     expect(telegram.commands('ru')).toEqual([{ command: 'start', description: 'Начать' }]);
     expect(await bot.api.getMyCommands()).toEqual([{ command: 'start', description: 'Start' }]);
@@ -209,7 +222,9 @@ describe('TelegramFake errors and formatting', () => {
     await bot.api.sendMessage(100, 'second');
     expect((await user.waitForNextMessage()).text).toBe('first');
     expect((await user.waitForMessage((m) => m.text === 'second')).text).toBe('second');
-    await expect(user.waitForNextMessage(200)).rejects.toThrow(/Timed out after 200 ms: No bot message arrived in chat 100 within 200 ms[\s\S]*"second"/);
+    await expect(user.waitForNextMessage(200)).rejects.toThrow(
+      /Timed out after 200 ms: No bot message arrived in chat 100 within 200 ms[\s\S]*"second"/,
+    );
   });
 
   it('delivers media updates with the shapes grammY filters expect', async () => {
@@ -227,12 +242,58 @@ describe('TelegramFake errors and formatting', () => {
     const helloId = user.lastSentMessageId!;
     user.sendSticker();
     user.sendPhoto();
-    user.sendVoice();
+    user.sendVoice(Buffer.from('OggS'), 3);
     user.sendDocument();
     user.sendLocation();
     user.sendContact();
     user.editText(helloId, 'hello, edited');
-    await telegram.waitUntil(() => (kinds.length === 7 ? true : undefined), 5_000, () => kinds.join());
+    await telegram.waitUntil(
+      () => (kinds.length === 7 ? true : undefined),
+      5_000,
+      () => kinds.join(),
+    );
     expect(kinds).toEqual(['sticker', 'photo', 'voice', 'document', 'location', 'contact', 'edit']);
+  });
+
+  it('serves a voice note the user sent through getFile and the file endpoint, byte for byte', async () => {
+    const ogg = readFileSync(path.resolve(import.meta.dirname, '../fixtures/voice-turn.ogg'));
+    const downloaded: Buffer[] = [];
+    bot.on('message:voice', async (ctx) => {
+      const file = await ctx.getFile();
+      const response = await fetch(`${telegram.apiRoot}/file/bot${telegram.token}/${file.file_path}`);
+      downloaded.push(Buffer.from(await response.arrayBuffer()));
+      await ctx.reply(`${ctx.message.voice.duration} s, ${file.file_size} bytes, ${file.file_path}`);
+    });
+    runner = run(bot);
+    const user = telegram.user(100);
+    user.sendVoice(ogg, 9);
+    expect((await user.waitForNextMessage()).text).toBe(`9 s, ${ogg.length} bytes, voice/file_1.oga`);
+    expect(downloaded[0]!.equals(ogg)).toBe(true);
+    expect(telegram.downloads).toEqual(['voice/file_1.oga']);
+    expect((await fetch(`${telegram.apiRoot}/file/botwrong-token/voice/file_1.oga`)).status).toBe(404);
+  });
+
+  it('refuses getFile for a file over 20 MB, as Telegram does for bots', async () => {
+    const user = telegram.user(100);
+    user.sendAudio(Buffer.alloc(25 * 1024 * 1024), 600);
+    const updates = await bot.api.getUpdates();
+    const fileId = updates.at(-1)!.message!.audio!.file_id;
+    await expect(bot.api.getFile(fileId)).rejects.toThrow(/file is too big/);
+    await expect(bot.api.getFile('no-such-file')).rejects.toThrow(/invalid file_id/);
+  });
+
+  it('takes a sendVoice upload, keeping the bytes and the caption', async () => {
+    const user = telegram.user(100);
+    const ogg = readFileSync(path.resolve(import.meta.dirname, '../fixtures/client-reply.ogg'));
+    const sent = await bot.api.sendVoice(100, new InputFile(ogg, 'reply.ogg'), { caption: 'Да, слушаю.' });
+    expect(sent.voice?.file_size).toBe(ogg.length);
+    expect(sent.caption).toBe('Да, слушаю.');
+    const message = await user.waitForNextMessage();
+    expect(message.voice?.bytes.equals(ogg)).toBe(true);
+    expect(message.voice?.filename).toBe('reply.ogg');
+    expect(message.visibleText).toBe('Да, слушаю.');
+    await expect(bot.api.sendVoice(100, new InputFile(ogg, 'reply.ogg'), { caption: 'я'.repeat(1025) })).rejects.toThrow(
+      /caption is too long/,
+    );
   });
 });

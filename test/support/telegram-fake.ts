@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseMultipart } from './multipart.js';
 
 type Json = Record<string, unknown>;
 
@@ -66,15 +67,34 @@ const badRequest = (text: string): ApiFailure => new ApiFailure(400, `Bad Reques
 class ParseError extends Error {}
 
 const MAX_TEXT = 4096;
+const MAX_CAPTION = 1024;
+/** Bots may download files up to 20 MB (getFile refuses larger ones). */
+const MAX_DOWNLOAD = 20 * 1024 * 1024;
 const NOT_MODIFIED =
   'message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message';
 const JSON_PARAMS = new Set([
-  'reply_markup', 'entities', 'commands', 'scope', 'allowed_updates', 'reply_parameters',
-  'link_preview_options', 'menu_button', 'caption_entities',
+  'reply_markup',
+  'entities',
+  'commands',
+  'scope',
+  'allowed_updates',
+  'reply_parameters',
+  'link_preview_options',
+  'menu_button',
+  'caption_entities',
 ]);
 const CHAT_ACTIONS = new Set([
-  'typing', 'upload_photo', 'record_video', 'upload_video', 'record_voice', 'upload_voice',
-  'upload_document', 'choose_sticker', 'find_location', 'record_video_note', 'upload_video_note',
+  'typing',
+  'upload_photo',
+  'record_video',
+  'upload_video',
+  'record_voice',
+  'upload_voice',
+  'upload_document',
+  'choose_sticker',
+  'find_location',
+  'record_video_note',
+  'upload_video_note',
 ]);
 
 // ---------------------------------------------------------------------------------------------
@@ -88,9 +108,21 @@ interface Parsed {
 const byteOffset = (src: string, index: number): number => Buffer.byteLength(src.slice(0, index));
 
 const HTML_ENTITY_TYPES: Readonly<Record<string, string>> = {
-  b: 'bold', strong: 'bold', i: 'italic', em: 'italic', u: 'underline', ins: 'underline',
-  s: 'strikethrough', strike: 'strikethrough', del: 'strikethrough', span: 'spoiler',
-  'tg-spoiler': 'spoiler', a: 'text_link', code: 'code', pre: 'pre', blockquote: 'blockquote',
+  b: 'bold',
+  strong: 'bold',
+  i: 'italic',
+  em: 'italic',
+  u: 'underline',
+  ins: 'underline',
+  s: 'strikethrough',
+  strike: 'strikethrough',
+  del: 'strikethrough',
+  span: 'spoiler',
+  'tg-spoiler': 'spoiler',
+  a: 'text_link',
+  code: 'code',
+  pre: 'pre',
+  blockquote: 'blockquote',
   'tg-emoji': 'custom_emoji',
 };
 
@@ -117,7 +149,7 @@ function parseHtml(src: string): Parsed {
   let out = '';
   const entities: Entity[] = [];
   const open: { tag: string; offset: number; url?: string; language?: string }[] = [];
-  for (let i = 0; i < src.length; ) {
+  for (let i = 0; i < src.length;) {
     const c = src[i]!;
     if (c === '&') {
       const decoded = decodeHtmlEntity(src, i);
@@ -134,7 +166,10 @@ function parseHtml(src: string): Parsed {
     const close = src.indexOf('>', i);
     if (src[i + 1] === '/') {
       if (close < 0) throw new ParseError(`Unclosed end tag at byte offset ${byteOffset(src, i)}`);
-      const name = src.slice(i + 2, close).trim().toLowerCase();
+      const name = src
+        .slice(i + 2, close)
+        .trim()
+        .toLowerCase();
       const top = open.pop();
       if (!top) throw new ParseError(`Unexpected end tag at byte offset ${byteOffset(src, i)}`);
       if (top.tag !== name) {
@@ -161,7 +196,9 @@ function parseHtml(src: string): Parsed {
     }
     if (close < 0) throw new ParseError(`Unclosed start tag at byte offset ${byteOffset(src, i)}`);
     const attrs: Record<string, string> = {};
-    for (const m of src.slice(i + nameMatch[0].length, close).matchAll(/([a-z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"']+)))?/gi)) {
+    for (const m of src
+      .slice(i + nameMatch[0].length, close)
+      .matchAll(/([a-z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"']+)))?/gi)) {
       attrs[m[1]!.toLowerCase()] = decodeAttribute(m[2] ?? m[3] ?? m[4] ?? '');
     }
     if (name === 'span' && attrs.class !== 'tg-spoiler') {
@@ -178,12 +215,25 @@ function parseHtml(src: string): Parsed {
 
 const MD_RESERVED = '_*[]()~`>#+-=|{}.!';
 const MD_OPENERS = [
-  ['__', 'underline'], ['_', 'italic'], ['*', 'bold'], ['~', 'strikethrough'], ['||', 'spoiler'], ['[', 'text_link'],
-  ['![', 'custom_emoji'], ['`', 'code'],
+  ['__', 'underline'],
+  ['_', 'italic'],
+  ['*', 'bold'],
+  ['~', 'strikethrough'],
+  ['||', 'spoiler'],
+  ['[', 'text_link'],
+  ['![', 'custom_emoji'],
+  ['`', 'code'],
 ] as const;
 const MD_TYPE_NAMES: Readonly<Record<string, string>> = {
-  bold: 'Bold', italic: 'Italic', underline: 'Underline', strikethrough: 'Strikethrough',
-  spoiler: 'Spoiler', code: 'Code', pre: 'Pre', text_link: 'TextUrl', custom_emoji: 'CustomEmoji',
+  bold: 'Bold',
+  italic: 'Italic',
+  underline: 'Underline',
+  strikethrough: 'Strikethrough',
+  spoiler: 'Spoiler',
+  code: 'Code',
+  pre: 'Pre',
+  text_link: 'TextUrl',
+  custom_emoji: 'CustomEmoji',
 };
 
 /** Telegram's MarkdownV2 mode, following tdlib: only the innermost open entity can be closed. */
@@ -195,7 +245,7 @@ function parseMarkdownV2(src: string): Parsed {
   let lineStart = true;
   const reserved = (c: string): ParseError =>
     new ParseError(`Character '${c}' is reserved and must be escaped with the preceding '\\'`);
-  for (let i = 0; i < src.length; ) {
+  for (let i = 0; i < src.length;) {
     const c = src[i]!;
     const next = src.charCodeAt(i + 1);
     if (c === '\\' && next >= 1 && next <= 126) {
@@ -208,11 +258,19 @@ function parseMarkdownV2(src: string): Parsed {
     const inCode = top?.type === 'code' || top?.type === 'pre';
     const closesTop =
       top !== undefined &&
-      ({
-        bold: c === '*', italic: c === '_' && src[i + 1] !== '_', underline: src.startsWith('__', i),
-        strikethrough: c === '~', spoiler: src.startsWith('||', i), code: c === '`', pre: src.startsWith('```', i),
-        text_link: c === ']', custom_emoji: c === ']',
-      } as Readonly<Record<string, boolean>>)[top.type] === true;
+      (
+        {
+          bold: c === '*',
+          italic: c === '_' && src[i + 1] !== '_',
+          underline: src.startsWith('__', i),
+          strikethrough: c === '~',
+          spoiler: src.startsWith('||', i),
+          code: c === '`',
+          pre: src.startsWith('```', i),
+          text_link: c === ']',
+          custom_emoji: c === ']',
+        } as Readonly<Record<string, boolean>>
+      )[top.type] === true;
     if (closesTop) {
       stack.pop();
       i += top.type === 'pre' ? 3 : top.type === 'underline' || top.type === 'spoiler' ? 2 : 1;
@@ -260,7 +318,9 @@ function parseMarkdownV2(src: string): Parsed {
   }
   const unclosed = stack.pop();
   if (unclosed) {
-    throw new ParseError(`Can't find end of ${MD_TYPE_NAMES[unclosed.type]} entity at byte offset ${byteOffset(src, unclosed.at)}`);
+    throw new ParseError(
+      `Can't find end of ${MD_TYPE_NAMES[unclosed.type]} entity at byte offset ${byteOffset(src, unclosed.at)}`,
+    );
   }
   if (quoteStart !== undefined) entities.push({ type: 'blockquote', offset: quoteStart, length: out.length - quoteStart });
   return { visibleText: out, entities };
@@ -270,7 +330,7 @@ function parseMarkdownV2(src: string): Parsed {
 function parseMarkdownLegacy(src: string): Parsed {
   let out = '';
   const entities: Entity[] = [];
-  for (let i = 0; i < src.length; ) {
+  for (let i = 0; i < src.length;) {
     const c = src[i]!;
     const escaped = c === '\\' && '_*`['.includes(src[i + 1] ?? ' ');
     if (escaped || !'_*`['.includes(c)) {
@@ -288,7 +348,10 @@ function parseMarkdownLegacy(src: string): Parsed {
         url = src.slice(i + 1, close < 0 ? undefined : close);
         i = close < 0 ? src.length : close + 1;
       }
-      const type = fence === '```' ? 'pre' : ({ '*': 'bold', _: 'italic', '`': 'code', ']': 'text_link' } as Readonly<Record<string, string>>)[fence]!;
+      const type =
+        fence === '```'
+          ? 'pre'
+          : ({ '*': 'bold', _: 'italic', '`': 'code', ']': 'text_link' } as Readonly<Record<string, string>>)[fence]!;
       if (inner.length > 0) entities.push({ type, offset: out.length, length: inner.length, url });
       out += inner;
     }
@@ -322,7 +385,8 @@ function parseText(text: string, parseMode: unknown, entities: unknown): Parsed 
 async function readParams(req: IncomingMessage, url: URL): Promise<Json> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const body = Buffer.concat(chunks).toString('utf8');
+  const raw = Buffer.concat(chunks);
+  const body = raw.toString('utf8');
   const type = req.headers['content-type'] ?? '';
   const params: Json = Object.fromEntries(url.searchParams);
   if (type.includes('application/json') && body.trim() !== '') {
@@ -330,13 +394,17 @@ async function readParams(req: IncomingMessage, url: URL): Promise<Json> {
   } else if (type.includes('application/x-www-form-urlencoded')) {
     Object.assign(params, Object.fromEntries(new URLSearchParams(body)));
   } else if (type.includes('multipart/form-data')) {
-    const boundary = /boundary="?([^";]+)"?/.exec(type)?.[1];
-    for (const part of boundary ? body.split(`--${boundary}`) : []) {
-      const name = /name="([^"]*)"/.exec(part)?.[1];
-      const split = part.indexOf('\r\n\r\n');
-      if (name === undefined || split < 0) continue;
-      const filename = /filename="([^"]*)"/.exec(part)?.[1];
-      params[name] = filename !== undefined ? { filename } : part.slice(split + 4).replace(/\r\n$/, '');
+    // Files keep their bytes: an upload (sendVoice) is checked byte for byte.
+    for (const [name, value] of parseMultipart(raw, type)) {
+      params[name] = typeof value === 'string' ? value : { filename: value.filename, bytes: value.bytes };
+    }
+    // grammY names an uploaded file `attach://<part>`: the field then holds that part's file.
+    for (const [name, value] of Object.entries(params)) {
+      const ref = typeof value === 'string' ? /^attach:\/\/(.+)$/.exec(value)?.[1] : undefined;
+      if (ref !== undefined && typeof params[ref] === 'object') {
+        params[name] = params[ref];
+        delete params[ref];
+      }
     }
   }
   for (const [key, value] of Object.entries(params)) {
@@ -397,6 +465,15 @@ interface MessageRecord {
   /** Earlier visible texts, oldest first, one per editMessageText. */
   editHistory: string[];
   deleted: boolean;
+  /** A voice note (sendVoice): the bytes uploaded; `text` is then its caption ('' without one). */
+  voice?: { readonly bytes: Buffer; readonly filename: string; readonly duration?: number };
+}
+/** A file a user sent, as getFile and the file endpoint serve it. */
+interface StoredFile {
+  readonly file_id: string;
+  readonly file_unique_id: string;
+  readonly file_path: string;
+  readonly bytes: Buffer;
 }
 interface ChatState {
   readonly id: number;
@@ -430,6 +507,9 @@ export class TelegramFake {
   private pendingPoll: PendingPoll | undefined;
   private latencyMs = 0;
   private readonly left = new Set<number>();
+  private readonly files = new Map<string, StoredFile>();
+  /** Every file download (GET /file/bot<token>/<path>), by path, in order. */
+  readonly downloads: string[] = [];
   private readonly handlers: ReadonlyMap<string, readonly [string, Handler]>;
 
   private constructor(
@@ -438,8 +518,14 @@ export class TelegramFake {
   ) {
     const id = Number(/^(\d+):/.exec(token)?.[1] ?? 123456789);
     this.botUser = {
-      id, is_bot: true, first_name: 'Test Bot', username: 'test_bot', can_join_groups: true,
-      can_read_all_group_messages: false, supports_inline_queries: false, can_connect_to_business: false,
+      id,
+      is_bot: true,
+      first_name: 'Test Bot',
+      username: 'test_bot',
+      can_join_groups: true,
+      can_read_all_group_messages: false,
+      supports_inline_queries: false,
+      can_connect_to_business: false,
       has_main_web_app: false,
     };
     const handlers: Record<string, Handler> = {
@@ -448,6 +534,8 @@ export class TelegramFake {
       getWebhookInfo: () => ({ url: '', has_custom_certificate: false, pending_update_count: this.updates.length }),
       getUpdates: (p, signal) => this.getUpdates(p, signal),
       sendMessage: (p) => this.sendMessage(p),
+      sendVoice: (p) => this.sendVoice(p),
+      getFile: (p) => this.getFile(p),
       editMessageText: (p) => this.editMessageText(p),
       editMessageReplyMarkup: (p) => this.editMessageReplyMarkup(p),
       deleteMessage: (p) => this.deleteMessage(p),
@@ -521,13 +609,26 @@ export class TelegramFake {
   postInGroup(groupId: number, from: FakeUser, text: string): number {
     if (!this.chats.has(groupId)) {
       this.chats.set(groupId, {
-        id: groupId, user: { id: groupId, title: 'Группа' }, nextMessageId: 1, botMessages: [], userMessages: new Map(), drafts: [], actions: [], answers: [],
+        id: groupId,
+        user: { id: groupId, title: 'Группа' },
+        nextMessageId: 1,
+        botMessages: [],
+        userMessages: new Map(),
+        drafts: [],
+        actions: [],
+        answers: [],
       });
     }
     const chat = this.chats.get(groupId)!;
     const sender = this.chats.get(from.id)!.user;
     return this.enqueue({
-      message: { message_id: chat.nextMessageId++, from: sender, chat: { id: groupId, type: 'group', title: 'Группа' }, date: now(), text },
+      message: {
+        message_id: chat.nextMessageId++,
+        from: sender,
+        chat: { id: groupId, type: 'group', title: 'Группа' },
+        date: now(),
+        text,
+      },
     });
   }
 
@@ -557,7 +658,14 @@ export class TelegramFake {
       if (opts.username !== undefined) info.username = opts.username;
       if (opts.languageCode !== undefined) info.language_code = opts.languageCode;
       this.chats.set(id, {
-        id, user: info, nextMessageId: 1, botMessages: [], userMessages: new Map(), drafts: [], actions: [], answers: [],
+        id,
+        user: info,
+        nextMessageId: 1,
+        botMessages: [],
+        userMessages: new Map(),
+        drafts: [],
+        actions: [],
+        answers: [],
       });
       user = new FakeUser(this, id);
       this.users.set(id, user);
@@ -605,6 +713,18 @@ export class TelegramFake {
     return update_id;
   }
 
+  /** @internal */ storeFile(bytes: Uint8Array, folder: string, extension: string): StoredFile {
+    const n = this.files.size + 1;
+    const file: StoredFile = {
+      file_id: `AwACAgIAAxkBAAIB${folder}${n}`,
+      file_unique_id: `AgAD${folder}${n}`,
+      file_path: `${folder}/file_${n}.${extension}`,
+      bytes: Buffer.from(bytes),
+    };
+    this.files.set(file.file_id, file);
+    return file;
+  }
+
   /** @internal */ newCallbackId(chatId: number): string {
     const id = `${Date.now()}${this.nextCallbackId++}`;
     this.callbackQueries.set(id, { chatId, answered: false });
@@ -614,9 +734,26 @@ export class TelegramFake {
   /** @internal */ toMessage(chatId: number, m: MessageRecord): Json {
     const chat = this.chat(chatId);
     const { id, is_bot, first_name, username } = this.botUser;
-    const message: Json = { message_id: m.message_id, from: { id, is_bot, first_name, username }, chat: chatOf(chat.user), date: m.date, text: m.visibleText };
+    const message: Json = {
+      message_id: m.message_id,
+      from: { id, is_bot, first_name, username },
+      chat: chatOf(chat.user),
+      date: m.date,
+    };
+    if (m.voice) {
+      message.voice = {
+        file_id: `sent-voice-${m.message_id}`,
+        file_unique_id: `sent${m.message_id}`,
+        duration: m.voice.duration ?? 1,
+        mime_type: 'audio/ogg',
+        file_size: m.voice.bytes.length,
+      };
+      if (m.visibleText !== '') message.caption = m.visibleText;
+    } else {
+      message.text = m.visibleText;
+    }
     if (m.edit_date !== undefined) message.edit_date = m.edit_date;
-    if (m.entities.length > 0) message.entities = m.entities;
+    if (m.entities.length > 0) message[m.voice ? 'caption_entities' : 'entities'] = m.entities;
     // Telegram echoes only inline keyboards in Message.reply_markup.
     if (m.reply_markup?.inline_keyboard !== undefined) message.reply_markup = m.reply_markup;
     return message;
@@ -626,6 +763,11 @@ export class TelegramFake {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const download = /^\/file\/bot([^/]*)\/(.+)$/.exec(url.pathname);
+    if (download) {
+      this.serveFile(download[1]!, decodeURIComponent(download[2]!), res);
+      return;
+    }
     const match = /^\/bot([^/]*)\/([A-Za-z]+)$/.exec(url.pathname);
     const abort = new AbortController();
     res.on('close', () => abort.abort());
@@ -658,11 +800,26 @@ export class TelegramFake {
       'result' in outcome
         ? { ok: true, result: outcome.result }
         : {
-            ok: false, error_code: outcome.error_code, description: outcome.description,
+            ok: false,
+            error_code: outcome.error_code,
+            description: outcome.description,
             ...(outcome.retry_after !== undefined ? { parameters: { retry_after: outcome.retry_after } } : {}),
           };
     const status = 'result' in outcome ? 200 : outcome.error_code;
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  }
+
+  /** The Bot API's file endpoint: the bytes of a file getFile returned a path for. */
+  private serveFile(token: string, filePath: string, res: ServerResponse): void {
+    const file = token === this.token ? [...this.files.values()].find((f) => f.file_path === filePath) : undefined;
+    this.downloads.push(filePath);
+    if (!file) {
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ok: false, error_code: 404, description: 'Not Found' }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.bytes.length }).end(file.bytes);
   }
 
   // -- methods ------------------------------------------------------------------------------
@@ -687,7 +844,12 @@ export class TelegramFake {
       const poll: PendingPoll = {
         wake,
         conflict: () =>
-          settle(new ApiFailure(409, 'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running')),
+          settle(
+            new ApiFailure(
+              409,
+              'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+            ),
+          ),
       };
       const timer = setTimeout(wake, timeout * 1000);
       signal.addEventListener('abort', wake);
@@ -714,12 +876,61 @@ export class TelegramFake {
     const chat = this.privateChat(p);
     const parsed = this.checkedText(p);
     const record: MessageRecord = {
-      message_id: chat.nextMessageId++, chat_id: chat.id, text: String(p.text), ...parsed,
-      parse_mode: p.parse_mode as string | undefined, reply_markup: checkMarkup(p.reply_markup),
-      date: now(), editHistory: [], deleted: false,
+      message_id: chat.nextMessageId++,
+      chat_id: chat.id,
+      text: String(p.text),
+      ...parsed,
+      parse_mode: p.parse_mode as string | undefined,
+      reply_markup: checkMarkup(p.reply_markup),
+      date: now(),
+      editHistory: [],
+      deleted: false,
     };
     chat.botMessages.push(record);
     return this.toMessage(chat.id, record);
+  }
+
+  private sendVoice(p: Json): Json {
+    const chat = this.privateChat(p);
+    const upload = asObject(p.voice);
+    const bytes = upload?.bytes;
+    if (!Buffer.isBuffer(bytes)) {
+      const known = typeof p.voice === 'string' ? this.files.get(p.voice) : undefined;
+      if (!known) throw badRequest('wrong file identifier/HTTP URL specified');
+    }
+    const caption = typeof p.caption === 'string' ? p.caption : '';
+    const parsed = parseText(caption, p.parse_mode, p.caption_entities);
+    if (parsed.visibleText.length > MAX_CAPTION) throw badRequest('message caption is too long');
+    const record: MessageRecord = {
+      message_id: chat.nextMessageId++,
+      chat_id: chat.id,
+      text: caption,
+      ...parsed,
+      parse_mode: p.parse_mode as string | undefined,
+      reply_markup: checkMarkup(p.reply_markup),
+      date: now(),
+      editHistory: [],
+      deleted: false,
+      voice: {
+        bytes: Buffer.isBuffer(bytes) ? bytes : this.files.get(String(p.voice))!.bytes,
+        filename: typeof upload?.filename === 'string' ? upload.filename : 'voice.ogg',
+        duration: optionalInt(p.duration),
+      },
+    };
+    chat.botMessages.push(record);
+    return this.toMessage(chat.id, record);
+  }
+
+  private getFile(p: Json): Json {
+    const file = typeof p.file_id === 'string' ? this.files.get(p.file_id) : undefined;
+    if (!file) throw badRequest('invalid file_id');
+    if (file.bytes.length > MAX_DOWNLOAD) throw badRequest('file is too big');
+    return {
+      file_id: file.file_id,
+      file_unique_id: file.file_unique_id,
+      file_size: file.bytes.length,
+      file_path: file.file_path,
+    };
   }
 
   private botMessage(p: Json, missing: string): { chat: ChatState; message: MessageRecord } {
@@ -727,7 +938,10 @@ export class TelegramFake {
     const chat = this.privateChat(p);
     const id = requiredInt(p, 'message_id');
     const message = chat.botMessages.find((m) => m.message_id === id && !m.deleted);
-    if (!message) throw badRequest(chat.userMessages.has(id) && missing !== 'message to delete not found' ? "message can't be edited" : missing);
+    if (!message)
+      throw badRequest(
+        chat.userMessages.has(id) && missing !== 'message to delete not found' ? "message can't be edited" : missing,
+      );
     return { chat, message };
   }
 
@@ -771,7 +985,9 @@ export class TelegramFake {
     if (!query || query.answered) throw badRequest('query is too old and response timeout expired or query ID is invalid');
     query.answered = true;
     this.chat(query.chatId).answers.push({
-      callback_query_id: id, text: p.text as string | undefined, show_alert: p.show_alert as boolean | undefined,
+      callback_query_id: id,
+      text: p.text as string | undefined,
+      show_alert: p.show_alert as boolean | undefined,
       url: p.url as string | undefined,
     });
     return true;
@@ -792,8 +1008,11 @@ export class TelegramFake {
     if (draftId === 0) throw badRequest('draft_id must be non-zero');
     const parsed = this.checkedText(p, true);
     chat.drafts.push({
-      draft_id: draftId, text: typeof p.text === 'string' ? p.text : '', visibleText: parsed.visibleText,
-      parse_mode: p.parse_mode as string | undefined, time: Date.now(),
+      draft_id: draftId,
+      text: typeof p.text === 'string' ? p.text : '',
+      visibleText: parsed.visibleText,
+      parse_mode: p.parse_mode as string | undefined,
+      time: Date.now(),
     });
     return true;
   }
@@ -854,7 +1073,9 @@ export class FakeUser {
 
   sendText(text: string): number {
     const entities = [...text.matchAll(/(?<=^|\s)\/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?=\s|$)/g)].map((m) => ({
-      type: 'bot_command', offset: m.index, length: m[0].length,
+      type: 'bot_command',
+      offset: m.index,
+      length: m[0].length,
     }));
     return this.sendMessage({ text, ...(entities.length > 0 ? { entities } : {}) });
   }
@@ -862,23 +1083,80 @@ export class FakeUser {
   sendSticker(): number {
     return this.sendMessage({
       sticker: {
-        file_id: 'CAACAgIAAxkBAAIBsticker', file_unique_id: 'AgADsticker', type: 'regular', width: 512, height: 512,
-        is_animated: false, is_video: false, emoji: '👍',
+        file_id: 'CAACAgIAAxkBAAIBsticker',
+        file_unique_id: 'AgADsticker',
+        type: 'regular',
+        width: 512,
+        height: 512,
+        is_animated: false,
+        is_video: false,
+        emoji: '👍',
       },
     });
   }
 
   sendPhoto(caption?: string): number {
-    const size = (n: number): Json => ({ file_id: `AgACAgIAAxkBAAIBphoto${n}`, file_unique_id: `AQADphoto${n}`, width: n, height: n, file_size: n * 100 });
+    const size = (n: number): Json => ({
+      file_id: `AgACAgIAAxkBAAIBphoto${n}`,
+      file_unique_id: `AQADphoto${n}`,
+      width: n,
+      height: n,
+      file_size: n * 100,
+    });
     return this.sendMessage({ photo: [size(90), size(320), size(800)], ...(caption !== undefined ? { caption } : {}) });
   }
 
-  sendVoice(duration = 3): number {
-    return this.sendMessage({ voice: { file_id: 'AwACAgIAAxkBAAIBvoice', file_unique_id: 'AgADvoice', duration, mime_type: 'audio/ogg', file_size: 9000 } });
+  /**
+   * A voice note of these bytes (Ogg Opus, as Telegram records them), `duration` whole seconds long.
+   * The bot can download it as from Telegram: getFile, then the file endpoint.
+   */
+  sendVoice(bytes: Uint8Array, duration: number): number {
+    const file = this.fake.storeFile(bytes, 'voice', 'oga');
+    return this.sendMessage({
+      voice: {
+        file_id: file.file_id,
+        file_unique_id: file.file_unique_id,
+        duration,
+        mime_type: 'audio/ogg',
+        file_size: bytes.length,
+      },
+    });
+  }
+
+  /** An audio file (a recorded call, say), downloadable like a voice note. */
+  sendAudio(bytes: Uint8Array, duration: number, opts: { fileName?: string; mimeType?: string } = {}): number {
+    const fileName = opts.fileName ?? 'call.mp3';
+    const file = this.fake.storeFile(bytes, 'music', fileName.split('.').pop() ?? 'mp3');
+    return this.sendMessage({
+      audio: {
+        file_id: file.file_id,
+        file_unique_id: file.file_unique_id,
+        duration,
+        file_name: fileName,
+        mime_type: opts.mimeType ?? 'audio/mpeg',
+        file_size: bytes.length,
+      },
+    });
+  }
+
+  /** A round video note, downloadable like a voice note. */
+  sendVideoNote(bytes: Uint8Array, duration: number): number {
+    const file = this.fake.storeFile(bytes, 'video_notes', 'mp4');
+    return this.sendMessage({
+      video_note: { file_id: file.file_id, file_unique_id: file.file_unique_id, length: 240, duration, file_size: bytes.length },
+    });
   }
 
   sendDocument(fileName = 'document.pdf', mimeType = 'application/pdf'): number {
-    return this.sendMessage({ document: { file_id: 'BQACAgIAAxkBAAIBdoc', file_unique_id: 'AgADdoc', file_name: fileName, mime_type: mimeType, file_size: 12345 } });
+    return this.sendMessage({
+      document: {
+        file_id: 'BQACAgIAAxkBAAIBdoc',
+        file_unique_id: 'AgADdoc',
+        file_name: fileName,
+        mime_type: mimeType,
+        file_size: 12345,
+      },
+    });
   }
 
   sendLocation(latitude = 55.7558, longitude = 37.6173): number {
@@ -912,8 +1190,11 @@ export class FakeUser {
     const record = this.fake.chat(this.id).botMessages.find((m) => m.message_id === target.message_id)!;
     return this.fake.enqueue({
       callback_query: {
-        id: this.fake.newCallbackId(this.id), from: this.info, message: this.fake.toMessage(this.id, record),
-        chat_instance: String(8_000_000_000 + this.id), data: callbackData,
+        id: this.fake.newCallbackId(this.id),
+        from: this.info,
+        message: this.fake.toMessage(this.id, record),
+        chat_instance: String(8_000_000_000 + this.id),
+        data: callbackData,
       },
     });
   }
@@ -961,7 +1242,12 @@ export class FakeUser {
       this.seen = index + 1;
       return all[index];
     };
-    return this.fake.waitUntil(find, timeoutMs, () => `No ${predicate.length > 0 ? 'matching ' : ''}bot message arrived in chat ${this.id} within ${timeoutMs} ms.\n${this.describeChat()}`);
+    return this.fake.waitUntil(
+      find,
+      timeoutMs,
+      () =>
+        `No ${predicate.length > 0 ? 'matching ' : ''}bot message arrived in chat ${this.id} within ${timeoutMs} ms.\n${this.describeChat()}`,
+    );
   }
 
   /** The next bot message the test has not seen yet. */
@@ -1000,7 +1286,9 @@ export class FakeUser {
     return [
       `Bot messages in chat ${this.id} (${messages.length}, ${this.seen} seen):`,
       ...(messages.length > 0 ? messages.map((m, i) => describeMessage(m, i < this.seen)) : ['  (none)']),
-      ...(failed.length > 0 ? ['Failed API calls for this chat:', ...failed.map((c) => `  ${c.method}: ${c.error!.description}`)] : []),
+      ...(failed.length > 0
+        ? ['Failed API calls for this chat:', ...failed.map((c) => `  ${c.method}: ${c.error!.description}`)]
+        : []),
     ].join('\n');
   }
 }

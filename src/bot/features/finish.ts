@@ -1,5 +1,7 @@
 import { Composer } from 'grammy';
 import type { StoredEvaluation } from '../../db/queries/evaluations.js';
+import type { DeliveryRecord } from '../../db/schema.js';
+import { fillerTotal, monologueSeconds, rateVerdict } from '../../services/delivery.js';
 import type { ActiveTraining } from '../../services/training.js';
 import type { Difficulty } from '../../services/scenarios.js';
 import type { BotContext } from '../context.js';
@@ -65,15 +67,47 @@ function evaluationLines(t: Translate, training: ActiveTraining, evaluation: Sto
     `<b>${escapeHtml(t('evaluation-score', { score: evaluation.totalScore }))}</b>`,
     escapeHtml(t('evaluation-title', { title: scenario.title, difficulty })),
     ...(evaluation.summary ? ['', escapeHtml(shorten(evaluation.summary))] : []),
-    ...(evaluation.omittedMessages > 0 ? ['', `<i>${escapeHtml(t('evaluation-long-dialogue', { omitted: evaluation.omittedMessages }))}</i>`] : []),
+    ...(evaluation.omittedMessages > 0
+      ? ['', `<i>${escapeHtml(t('evaluation-long-dialogue', { omitted: evaluation.omittedMessages }))}</i>`]
+      : []),
     '',
     `<b>${escapeHtml(t('evaluation-criteria'))}</b>`,
     ...criteria,
+    ...(evaluation.delivery ? deliveryLines(t, evaluation.delivery) : []),
     ...section(t('evaluation-strengths'), evaluation.strengths),
     ...section(t('evaluation-mistakes'), evaluation.mistakes),
     ...section(t('evaluation-recommendations'), evaluation.recommendations),
     '',
     escapeHtml(t('evaluation-next')),
+  ];
+}
+
+/** «Как вы звучали»: what was measured over the voice turns, in three short lines. */
+function deliveryLines(t: Translate, delivery: DeliveryRecord): string[] {
+  const rate =
+    delivery.wordsPerMinute === null
+      ? t('evaluation-delivery-rate-unknown')
+      : t('evaluation-delivery-rate', {
+          wpm: delivery.wordsPerMinute,
+          verdict: t(`evaluation-delivery-rate-${rateVerdict(delivery.wordsPerMinute)}`),
+        });
+  const total = fillerTotal(delivery);
+  const fillers =
+    total === 0
+      ? t('evaluation-delivery-no-fillers')
+      : t('evaluation-delivery-fillers', { total, list: delivery.fillers.map((f) => `«${f.word}» ×${f.count}`).join(', ') });
+  const monologues =
+    delivery.longMonologues > 0
+      ? t('evaluation-delivery-monologues', {
+          seconds: monologueSeconds,
+          count: delivery.longMonologues,
+          longest: delivery.longestSeconds,
+        })
+      : t('evaluation-delivery-no-monologues', { longest: delivery.longestSeconds });
+  return [
+    '',
+    `<b>${escapeHtml(t('evaluation-delivery'))}</b>`,
+    ...[rate, fillers, monologues].map((line) => `• ${escapeHtml(line)}`),
   ];
 }
 

@@ -33,6 +33,10 @@ feature.on('callback_query:data', async (ctx, next) => {
       if (scenario) await beginTraining(ctx, scenario, action.difficulty);
       return;
     }
+    case 'retry-transcription':
+    case 'voice-mode':
+      // The voice feature's buttons.
+      return next();
     case 'switch-scenario':
     case 'invite-option':
       // The answer to a question that is no longer open (it was left, or already answered):
@@ -68,19 +72,27 @@ export async function showScenarioMenu(ctx: BotContext): Promise<void> {
 
 function scenarioKeyboard(scenarios: ScenarioCatalog): InlineKeyboard {
   const keyboard = new InlineKeyboard();
-  for (const scenario of scenarios.all) keyboard.text(scenario.title, encodeCallback({ type: 'scenario', key: scenario.key })).row();
+  for (const scenario of scenarios.all)
+    keyboard.text(scenario.title, encodeCallback({ type: 'scenario', key: scenario.key })).row();
   return keyboard;
 }
 
 function difficultyKeyboard(scenario: Scenario): InlineKeyboard {
   const keyboard = new InlineKeyboard();
   for (const level of difficultyLevels) {
-    keyboard.text(scenario.difficulties[level].label, encodeCallback({ type: 'difficulty', key: scenario.key, difficulty: level }));
+    keyboard.text(
+      scenario.difficulties[level].label,
+      encodeCallback({ type: 'difficulty', key: scenario.key, difficulty: level }),
+    );
   }
   return keyboard;
 }
 
-async function beginTraining(ctx: BotContext & Pick<AuthedContext, 'user'>, scenario: Scenario, difficulty: Difficulty): Promise<void> {
+async function beginTraining(
+  ctx: BotContext & Pick<AuthedContext, 'user'>,
+  scenario: Scenario,
+  difficulty: Difficulty,
+): Promise<void> {
   const request: SwitchScenarioRequest = { userId: ctx.user.id, scenarioKey: scenario.key, difficulty };
   const active = await ctx.services.training.active(ctx.user.id);
   if (active) {

@@ -6,7 +6,6 @@ const feature = composer.chatType('private');
 
 feature.command('cancel', (ctx) => ctx.reply(ctx.t('cancel-nothing')));
 feature.on('message:sticker', (ctx) => ctx.reply(ctx.t('unhandled-sticker')));
-feature.on(['message:voice', 'message:video_note', 'message:audio'], (ctx) => ctx.reply(ctx.t('unhandled-voice')));
 feature.on(['message:photo', 'message:video', 'message:animation', 'message:document'], (ctx) =>
   ctx.reply(ctx.t('unhandled-media')),
 );

@@ -10,6 +10,10 @@ export const eraseAnswers = ['yes', 'no'] as const;
 /** To "erase everything about this person?": yes erases, no leaves everything as it is. */
 export type EraseAnswer = (typeof eraseAnswers)[number];
 
+export const voiceModeChoices = ['on', 'off', 'auto'] as const;
+/** /voice: the client speaks, writes, or does as each scenario says. */
+export type VoiceModeChoice = (typeof voiceModeChoices)[number];
+
 /**
  * The buttons of administrators' commands. Decoded apart (`decodeAdminCallback`), so that the
  * trainees' features, which switch over every `CallbackAction`, never see them.
@@ -22,7 +26,10 @@ export type CallbackAction =
   | { readonly type: 'difficulty'; readonly key: string; readonly difficulty: Difficulty }
   | { readonly type: 'switch-scenario'; readonly answer: SwitchAnswer }
   /** One option of the invite question on screen, by its position (an invite question has at most 10). */
-  | { readonly type: 'invite-option'; readonly index: number };
+  | { readonly type: 'invite-option'; readonly index: number }
+  /** Transcribe a stored voice turn again (its first transcription failed): the message's id. */
+  | { readonly type: 'retry-transcription'; readonly messageId: number }
+  | { readonly type: 'voice-mode'; readonly choice: VoiceModeChoice };
 
 // The string forms are the ones earlier versions sent: buttons already in chats keep meaning the same.
 export function encodeCallback(action: CallbackAction | AdminCallbackAction): string {
@@ -35,6 +42,10 @@ export function encodeCallback(action: CallbackAction | AdminCallbackAction): st
       return `switch:${action.answer}`;
     case 'invite-option':
       return `invite:${action.index}`;
+    case 'retry-transcription':
+      return `vr:${action.messageId}`;
+    case 'voice-mode':
+      return `vm:${action.choice}`;
     case 'erase':
       return `erase:${action.answer}:${action.telegramId}`;
     default: {
@@ -51,14 +62,26 @@ const optionIndex = z
   .regex(/^\d$/)
   .transform((digit) => Number(digit));
 
+const messageId = z
+  .string()
+  .regex(/^[1-9]\d{0,15}$/)
+  .transform((digits) => Number(digits))
+  .refine((id) => Number.isSafeInteger(id));
+
 /** The data split at ':'; a tuple rejects missing and extra parts alike. */
 const callbackSchema = z.union([
   z.tuple([z.literal('sc'), scenarioKey]).transform(([, key]): CallbackAction => ({ type: 'scenario', key })),
   z
     .tuple([z.literal('sd'), scenarioKey, difficulty])
     .transform(([, key, level]): CallbackAction => ({ type: 'difficulty', key, difficulty: level })),
-  z.tuple([z.literal('switch'), z.enum(switchAnswers)]).transform(([, answer]): CallbackAction => ({ type: 'switch-scenario', answer })),
+  z
+    .tuple([z.literal('switch'), z.enum(switchAnswers)])
+    .transform(([, answer]): CallbackAction => ({ type: 'switch-scenario', answer })),
   z.tuple([z.literal('invite'), optionIndex]).transform(([, index]): CallbackAction => ({ type: 'invite-option', index })),
+  z.tuple([z.literal('vr'), messageId]).transform(([, id]): CallbackAction => ({ type: 'retry-transcription', messageId: id })),
+  z
+    .tuple([z.literal('vm'), z.enum(voiceModeChoices)])
+    .transform(([, choice]): CallbackAction => ({ type: 'voice-mode', choice })),
 ]);
 
 /** Parses callback data; undefined for anything the bot did not send (forged, or from an old version). */

@@ -171,7 +171,7 @@ help-admins =
 ## Everything else
 unhandled-sticker = Nice sticker, but the client won't see it 🙂 Please answer in text.
 unhandled-media = I only understand text. Please write your line to the client as a message.
-unhandled-voice = Voice messages are not supported yet. Please write your line as text.
+unhandled-voice = I listen to voice notes during a training: pick a scenario — /scenarios — and answer the client by voice or in text.
 unhandled-command = Unknown command. The list of commands: /help
 unhandled-edited = Edited messages are not passed to the client. Please send a new line.
 unhandled-other = I didn't understand that. The list of commands: /help

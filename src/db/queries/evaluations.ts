@@ -38,9 +38,10 @@ export async function storeEvaluationAndFinish(
       where id = ${sessionId} and status = 'active'
       returning id
     ), stored as (
-      insert into evaluations (session_id, total_score, criteria, strengths, mistakes, recommendations, summary, model, omitted_messages)
+      insert into evaluations (session_id, total_score, criteria, strengths, mistakes, recommendations, summary, model, omitted_messages, delivery)
       select id, ${e.totalScore}::int, ${json(e.criteria)}, ${json(e.strengths)}, ${json(e.mistakes)},
-        ${json(e.recommendations)}, ${e.summary ?? ''}::text, ${e.model}::text, ${e.omittedMessages ?? 0}::int
+        ${json(e.recommendations)}, ${e.summary ?? ''}::text, ${e.model}::text, ${e.omittedMessages ?? 0}::int,
+        ${e.delivery ? json(e.delivery) : sql`null::jsonb`}
       from finished
       returning session_id
     )
@@ -55,7 +56,12 @@ function withStorableText(evaluation: NewEvaluation): NewEvaluation {
   const list = (items: readonly string[]) => items.map(storable);
   return {
     ...evaluation,
-    criteria: evaluation.criteria.map((c) => ({ ...c, title: storable(c.title), evidence: storable(c.evidence), comment: storable(c.comment) })),
+    criteria: evaluation.criteria.map((c) => ({
+      ...c,
+      title: storable(c.title),
+      evidence: storable(c.evidence),
+      comment: storable(c.comment),
+    })),
     strengths: list(evaluation.strengths),
     mistakes: list(evaluation.mistakes),
     recommendations: list(evaluation.recommendations),

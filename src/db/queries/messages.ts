@@ -1,11 +1,21 @@
-import { and, asc, count, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNull, ne } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import type { SessionId } from '../ids.js';
+import type { SessionId, TelegramFileId } from '../ids.js';
 import { messages } from '../schema.js';
 import { storable } from '../text.js';
 
 export type StoredMessage = typeof messages.$inferSelect;
 export type MessageRole = StoredMessage['role'];
+export type MessageKind = StoredMessage['kind'];
+/** How a spoken turn came: anything but typed text. */
+export type SpokenKind = Exclude<MessageKind, 'text'>;
+
+/** A spoken turn as Telegram described it, stored before it is transcribed. */
+export interface SpokenAudio {
+  readonly kind: SpokenKind;
+  readonly seconds: number;
+  readonly telegramFileId: TelegramFileId;
+}
 
 /** A message in the shape chat-completion APIs take. */
 export interface ChatMessage {
@@ -18,6 +28,8 @@ export interface AppendMessageOptions {
   readonly telegramMessageId?: number;
   readonly promptTokens?: number;
   readonly completionTokens?: number;
+  /** A voice note, audio file or video note: stored with no text until it is transcribed. */
+  readonly spoken?: SpokenAudio;
 }
 
 /**
@@ -38,6 +50,9 @@ export async function appendMessage(
       role,
       content: storable(content),
       telegramMessageId: options.telegramMessageId ?? null,
+      ...(options.spoken
+        ? { kind: options.spoken.kind, audioSeconds: options.spoken.seconds, telegramFileId: options.spoken.telegramFileId }
+        : {}),
       promptTokens: options.promptTokens ?? null,
       completionTokens: options.completionTokens ?? null,
     })
@@ -53,12 +68,15 @@ export async function appendMessage(
   return { message: existing, duplicate: true };
 }
 
-/** The last `limit` messages of a session, oldest first, as `{ role, content }`. */
+/**
+ * The last `limit` messages of a session, oldest first, as `{ role, content }`. A spoken turn with no
+ * words (not transcribed yet, or nothing was heard) is not part of the dialogue.
+ */
 export async function lastMessages(db: Database, sessionId: SessionId, limit: number): Promise<ChatMessage[]> {
   const rows = await db
     .select({ role: messages.role, content: messages.content })
     .from(messages)
-    .where(eq(messages.sessionId, sessionId))
+    .where(and(eq(messages.sessionId, sessionId), ne(messages.content, '')))
     .orderBy(desc(messages.id))
     .limit(limit);
   return rows.reverse();
@@ -69,8 +87,10 @@ export async function sessionMessages(db: Database, sessionId: SessionId): Promi
   return db.select().from(messages).where(eq(messages.sessionId, sessionId)).orderBy(asc(messages.id));
 }
 
+/** How many messages of a session have words (a spoken turn with none is not counted). */
 export async function countMessages(db: Database, sessionId: SessionId, role?: MessageRole): Promise<number> {
-  const where = role ? and(eq(messages.sessionId, sessionId), eq(messages.role, role)) : eq(messages.sessionId, sessionId);
+  const spoken = and(eq(messages.sessionId, sessionId), ne(messages.content, ''));
+  const where = role ? and(spoken, eq(messages.role, role)) : spoken;
   const [row] = await db.select({ n: count() }).from(messages).where(where);
   return row?.n ?? 0;
 }
@@ -88,4 +108,35 @@ export async function lastMessageOfSessions(db: Database, sessionIds: readonly S
     .from(messages)
     .where(inArray(messages.sessionId, [...sessionIds]))
     .orderBy(messages.sessionId, desc(messages.id));
+}
+
+export async function getMessage(db: Database, messageId: number): Promise<StoredMessage | undefined> {
+  const [row] = await db.select().from(messages).where(eq(messages.id, messageId)).limit(1);
+  return row;
+}
+
+/**
+ * Stores a spoken turn's transcript. Only once: a second transcription of the same note (a retry that
+ * raced a recovery) leaves the first; the stored row is returned either way.
+ */
+export async function storeTranscript(db: Database, messageId: number, transcript: string): Promise<StoredMessage> {
+  const [updated] = await db
+    .update(messages)
+    .set({ content: storable(transcript), transcribedAt: new Date() })
+    .where(and(eq(messages.id, messageId), isNull(messages.transcribedAt)))
+    .returning();
+  if (updated) return updated;
+  const existing = await getMessage(db, messageId);
+  if (!existing) throw new Error(`message ${messageId} to transcribe is gone`);
+  return existing;
+}
+
+/** A session's spoken turns that were transcribed, oldest first: what its delivery is judged on. */
+export async function spokenTurns(db: Database, sessionId: SessionId): Promise<Array<{ content: string; seconds: number }>> {
+  const rows = await db
+    .select({ content: messages.content, seconds: messages.audioSeconds })
+    .from(messages)
+    .where(and(eq(messages.sessionId, sessionId), eq(messages.role, 'user'), ne(messages.kind, 'text'), ne(messages.content, '')))
+    .orderBy(asc(messages.id));
+  return rows.map((row) => ({ content: row.content, seconds: row.seconds ?? 0 }));
 }

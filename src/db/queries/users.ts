@@ -60,3 +60,15 @@ export function displayName(user: Pick<User, 'firstName' | 'lastName' | 'usernam
   if (full) return full;
   return user.username ? `@${user.username}` : `id ${user.telegramId}`;
 }
+
+/** A trainee's /voice choice: 'on', 'off', or null to follow each scenario's default. */
+export type VoicePreference = NonNullable<User['voiceReplies']> | null;
+
+export async function getVoicePreference(db: Database, userId: UserId): Promise<VoicePreference> {
+  const [row] = await db.select({ voiceReplies: users.voiceReplies }).from(users).where(eq(users.id, userId)).limit(1);
+  return row?.voiceReplies ?? null;
+}
+
+export async function setVoicePreference(db: Database, userId: UserId, preference: VoicePreference): Promise<void> {
+  await db.update(users).set({ voiceReplies: preference }).where(eq(users.id, userId));
+}

@@ -1,4 +1,5 @@
 import type { Config } from '../../config.js';
+import type { Database } from '../../db/client.js';
 import type { Logger } from '../../logger.js';
 import { startEmbeddedChroma, type EmbeddedChromaHandle, type EmbeddedChromaOptions } from '../chroma-server.js';
 import { createEmbedderInWorker } from '../embedding-thread.js';
@@ -6,6 +7,7 @@ import type { Embedder, EmbedderOptions } from '../embeddings.js';
 import { createRetriever, type Retriever, type RetrieverOptions } from '../retriever.js';
 import { createVectorStore, type VectorStore } from '../vector-store.js';
 import { indexKnowledgeBase, type IndexProgress, type IndexSummary } from './indexer.js';
+import { createLexicalIndex, type LexicalIndex } from './lexical-index.js';
 
 export { indexKnowledgeBase } from './indexer.js';
 export type { IndexFailure, IndexProgress, IndexSummary } from './indexer.js';
@@ -19,7 +21,10 @@ export interface KnowledgeBaseIndexer {
 export interface KnowledgeBase {
   readonly embedder: Embedder;
   readonly store: VectorStore;
+  /** Hybrid (vectors and words) when the knowledge base has the database; vectors alone otherwise. */
   readonly retriever: Retriever;
+  /** The lexical index in PostgreSQL; undefined without a database. */
+  readonly lexical: LexicalIndex | undefined;
   readonly indexer: KnowledgeBaseIndexer;
   /** The Chroma in use: CHROMA_URL, or the embedded server's address. */
   readonly chromaUrl: string;
@@ -33,6 +38,8 @@ export type KnowledgeBaseConfig = Pick<Config, 'chromaUrl' | 'dataDir' | 'knowle
   Partial<Pick<Config, 'documentLimits'>>;
 
 export interface KnowledgeBaseOptions {
+  /** The bot's database: it holds the lexical index (knowledge_chunks). Without it, retrieval is dense alone. */
+  readonly db?: Database;
   readonly chroma?: EmbeddedChromaOptions;
   readonly embedder?: Partial<Omit<EmbedderOptions, 'model' | 'modelsDir' | 'logger'>>;
   readonly retriever?: RetrieverOptions;
@@ -55,19 +62,25 @@ export async function createKnowledgeBase(
 
   let embedder: Embedder;
   try {
-    embedder = await createEmbedderInWorker({ ...options.embedder, model: config.embeddingModel, modelsDir: config.modelsDir, logger: log });
+    embedder = await createEmbedderInWorker({
+      ...options.embedder,
+      model: config.embeddingModel,
+      modelsDir: config.modelsDir,
+      logger: log,
+    });
   } catch (error) {
     await chroma?.stop();
     throw error;
   }
 
   const store = createVectorStore({ url: chromaUrl, modelId: embedder.modelId, logger: log });
-  const retriever = createRetriever({ embedder, store, logger: log }, options.retriever);
+  const lexical = options.db ? createLexicalIndex(options.db) : undefined;
+  const retriever = createRetriever({ embedder, store, logger: log, ...(lexical ? { lexical } : {}) }, options.retriever);
   let running: Promise<IndexSummary> | undefined;
   const indexer: KnowledgeBaseIndexer = {
     run: (runOptions = {}) => {
       running ??= indexKnowledgeBase(
-        { embedder, store, logger: log },
+        { embedder, store, logger: log, ...(lexical ? { lexical } : {}) },
         {
           dir: config.knowledgeBaseDir,
           ...(config.documentLimits ? { limits: config.documentLimits } : {}),
@@ -79,12 +92,16 @@ export async function createKnowledgeBase(
       return running;
     },
   };
-  log.info({ chromaUrl, embedded: chroma !== undefined, collection: store.collectionName }, 'knowledge base ready');
+  log.info(
+    { chromaUrl, embedded: chroma !== undefined, collection: store.collectionName, search: lexical ? 'hybrid' : 'dense' },
+    'knowledge base ready',
+  );
 
   return {
     embedder,
     store,
     retriever,
+    lexical,
     indexer,
     chromaUrl,
     embeddedChroma: chroma !== undefined,

@@ -7,7 +7,9 @@ import { StartupError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Embedder } from '../embeddings.js';
 import type { ChunkToStore, VectorStore } from '../vector-store.js';
+import { resolveAudience, type DocumentAudience } from './audience.js';
 import { chunkDocument, textForEmbedding, type Chunk, type ChunkingOptions } from './chunker.js';
+import type { LexicalIndex } from './lexical-index.js';
 import { parseInThread } from './parse-thread.js';
 import {
   defaultDocumentLimits,
@@ -22,6 +24,8 @@ import {
 export interface IndexerDependencies {
   readonly embedder: Embedder;
   readonly store: VectorStore;
+  /** Kept in step with the store when given: a file missing from either is indexed into it. */
+  readonly lexical?: LexicalIndex;
   readonly logger: Logger;
 }
 
@@ -55,7 +59,7 @@ export interface IndexSummary {
   readonly unchanged: number;
   /** Files that could not be read; a changed file that fails keeps its previous version. */
   readonly failed: readonly IndexFailure[];
-  /** Chunks embedded and stored in this run. */
+  /** Chunks stored in this run (embedded, unless only the lexical index lacked them). */
   readonly chunks: number;
   readonly seconds: number;
   readonly files: {
@@ -88,8 +92,19 @@ interface FileOnDisk {
 interface FileToIndex {
   readonly source: FileOnDisk;
   readonly chunks: readonly Chunk[];
+  readonly audience: DocumentAudience;
   readonly isNew: boolean;
+  /** Chroma lacks this version: embed it. */
+  readonly toStore: boolean;
+  /** The lexical index lacks this version. */
+  readonly toLexical: boolean;
 }
+
+/**
+ * Part of every file's hash: what the stores hold for a file besides its bytes. Changing the chunks
+ * or their metadata (as the audience was added) changes it, and every file is indexed again once.
+ */
+const INDEX_FORMAT = 'chunks-with-audience-1';
 
 // Slices of this many chunks between progress reports (the embedder slices further for fairness).
 const EMBED_SLICE = 16;
@@ -108,34 +123,51 @@ export async function indexKnowledgeBase(deps: IndexerDependencies, options: Ind
     logger.warn(failure, 'knowledge base file skipped');
     failed.push(failure);
   });
-  const stored = await store.listFileHashes();
+  const { lexical } = deps;
+  const [stored, inLexical] = await Promise.all([store.listFileHashes(), lexical?.listFileHashes()]);
 
   const toIndex: FileToIndex[] = [];
   let unchanged = 0;
   for (const source of onDisk) {
     const storedHash = stored.get(source.file);
-    if (storedHash === source.hash) {
+    const toStore = storedHash !== source.hash;
+    const toLexical = inLexical !== undefined && inLexical.get(source.file) !== source.hash;
+    if (!toStore && !toLexical) {
       unchanged += 1;
       continue;
     }
-    const chunks = await chunkFile(source, { chunking: options.chunking, limits }, failed, logger);
-    if (chunks) toIndex.push({ source, chunks, isNew: storedHash === undefined });
+    const parsed = await chunkFile(source, { chunking: options.chunking, limits }, failed, logger);
+    if (parsed) toIndex.push({ source, ...parsed, isNew: storedHash === undefined, toStore, toLexical });
     await yieldToEventLoop();
   }
 
-  const chunksTotal = toIndex.reduce((sum, item) => sum + item.chunks.length, 0);
+  const toEmbed = toIndex.filter((item) => item.toStore);
+  const chunksTotal = toEmbed.reduce((sum, item) => sum + item.chunks.length, 0);
   let chunksDone = 0;
   for (const item of toIndex) {
-    const embedded = await embedChunks(deps.embedder, item.chunks, (count) => {
-      chunksDone += count;
-      options.onProgress?.({ chunksDone, chunksTotal, file: item.source.file });
-    });
-    await store.replaceFile(item.source.file, item.source.hash, embedded);
+    if (item.toStore) {
+      const embedded = await embedChunks(deps.embedder, item.chunks, item.audience, (count) => {
+        chunksDone += count;
+        options.onProgress?.({ chunksDone, chunksTotal, file: item.source.file });
+      });
+      await store.replaceFile(item.source.file, item.source.hash, embedded);
+    }
+    if (item.toLexical && lexical) {
+      const chunks = item.chunks.map((chunk) => ({ ...chunk, audience: item.audience }));
+      await lexical.replaceFile(item.source.file, item.source.hash, chunks);
+    }
   }
 
   const present = new Set(onDisk.map((source) => source.file));
-  const removedFiles = [...stored.keys()].filter((file) => !present.has(file));
-  for (const file of removedFiles) await store.deleteFile(file);
+  const removedFiles = [...new Set([...stored.keys(), ...(inLexical?.keys() ?? [])])].filter((file) => !present.has(file)).sort();
+  for (const file of removedFiles) {
+    if (stored.has(file)) await store.deleteFile(file);
+    if (inLexical?.has(file)) await lexical?.deleteFile(file);
+  }
+  // Once per run that changed the words: a recount reads every chunk.
+  if (toIndex.some((item) => item.toLexical) || removedFiles.some((file) => inLexical?.has(file))) {
+    await lexical?.refreshWordCounts();
+  }
 
   const summary: IndexSummary = {
     added: toIndex.filter((item) => item.isNew).length,
@@ -143,7 +175,7 @@ export async function indexKnowledgeBase(deps: IndexerDependencies, options: Ind
     removed: removedFiles.length,
     unchanged,
     failed,
-    chunks: chunksTotal,
+    chunks: toIndex.reduce((sum, item) => sum + item.chunks.length, 0),
     seconds: (performance.now() - started) / 1000,
     files: {
       added: toIndex.filter((item) => item.isNew).map((item) => item.source.file),
@@ -155,20 +187,27 @@ export async function indexKnowledgeBase(deps: IndexerDependencies, options: Ind
   return summary;
 }
 
-/** Parses and chunks a file; a failure is recorded and yields undefined. */
+/** Parses and chunks a file and says who may see it; a failure is recorded and yields undefined. */
 async function chunkFile(
   source: FileOnDisk,
   options: { readonly chunking: ChunkingOptions | undefined; readonly limits: DocumentLimits },
   failed: IndexFailure[],
   logger: Logger,
-): Promise<readonly Chunk[] | undefined> {
+): Promise<{ readonly chunks: readonly Chunk[]; readonly audience: DocumentAudience } | undefined> {
   try {
     const format = formatOf(source.file);
     const parsed =
       format && needsOwnThread(format)
         ? await parseInThread(source.file, source.content, options.limits)
         : await parseDocument(source.file, source.content, options.limits);
-    return chunkDocument(parsed, options.chunking);
+    const { audience, unknownMark } = resolveAudience(source.file, parsed.audienceMark);
+    if (unknownMark !== undefined) {
+      logger.warn(
+        { file: source.file, audience: unknownMark },
+        'unknown audience mark (public or internal): the document is treated as internal',
+      );
+    }
+    return { chunks: chunkDocument(parsed, options.chunking), audience };
   } catch (error) {
     if (!(error instanceof DocumentParseError)) throw error;
     logger.warn({ file: error.file, reason: error.reason }, 'knowledge base file skipped');
@@ -180,6 +219,7 @@ async function chunkFile(
 async function embedChunks(
   embedder: Embedder,
   chunks: readonly Chunk[],
+  audience: DocumentAudience,
   onSlice: (count: number) => void,
 ): Promise<ChunkToStore[]> {
   const stored: ChunkToStore[] = [];
@@ -187,7 +227,13 @@ async function embedChunks(
     const slice = chunks.slice(start, start + EMBED_SLICE);
     const embeddings = await embedder.embedPassages(slice.map(textForEmbedding));
     slice.forEach((chunk, index) => {
-      stored.push({ text: chunk.text, headingPath: chunk.headingPath, position: chunk.position, embedding: embeddings[index]! });
+      stored.push({
+        text: chunk.text,
+        headingPath: chunk.headingPath,
+        position: chunk.position,
+        audience,
+        embedding: embeddings[index]!,
+      });
     });
     onSlice(slice.length);
   }
@@ -198,7 +244,11 @@ async function embedChunks(
  * Every readable document under the folder (hidden files and folders left out), with its hash. A
  * file over the size limit is reported and never read.
  */
-async function readKnowledgeBase(dir: string, limits: DocumentLimits, skip: (failure: IndexFailure) => void): Promise<FileOnDisk[]> {
+async function readKnowledgeBase(
+  dir: string,
+  limits: DocumentLimits,
+  skip: (failure: IndexFailure) => void,
+): Promise<FileOnDisk[]> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -219,7 +269,7 @@ async function readKnowledgeBase(dir: string, limits: DocumentLimits, skip: (fai
       continue;
     }
     const content = await readFile(path.join(dir, file));
-    read.push({ file, content, hash: createHash('sha256').update(content).digest('hex') });
+    read.push({ file, content, hash: createHash('sha256').update(`${INDEX_FORMAT}\0`).update(content).digest('hex') });
   }
   return read;
 }

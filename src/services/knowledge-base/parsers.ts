@@ -1,6 +1,7 @@
 import path from 'node:path';
 import mammoth from 'mammoth';
 import { extractText, getDocumentProxy } from 'unpdf';
+import { splitFrontMatter, type FrontMatter } from './audience.js';
 
 export type DocumentFormat = 'markdown' | 'text' | 'pdf' | 'docx';
 
@@ -9,7 +10,10 @@ export interface ParsedDocument {
   /** The file's path relative to the knowledge base, with `/` separators. */
   readonly file: string;
   readonly format: DocumentFormat;
+  /** Without the front matter of a Markdown or text file. */
   readonly text: string;
+  /** `audience:` of the front matter, as written (see resolveAudience). */
+  readonly audienceMark?: string;
 }
 
 /** A file that could not be read as a document; the indexer reports it by name and goes on. */
@@ -54,12 +58,20 @@ export function needsOwnThread(format: DocumentFormat): boolean {
 }
 
 /** Extracts the text of one file; throws DocumentParseError naming the file when it cannot. */
-export async function parseDocument(file: string, content: Uint8Array, limits: DocumentLimits = defaultDocumentLimits): Promise<ParsedDocument> {
+export async function parseDocument(
+  file: string,
+  content: Uint8Array,
+  limits: DocumentLimits = defaultDocumentLimits,
+): Promise<ParsedDocument> {
   const format = formatOf(file);
   if (!format) throw new DocumentParseError(file, `формат не поддерживается (поддерживаются ${SUPPORTED_EXTENSIONS.join(', ')})`);
-  if (content.byteLength > limits.maxFileBytes) throw new DocumentParseError(file, tooLargeFileReason(content.byteLength, limits));
+  if (content.byteLength > limits.maxFileBytes)
+    throw new DocumentParseError(file, tooLargeFileReason(content.byteLength, limits));
   if (format === 'docx') refuseZipBomb(file, content, limits);
-  const text = withoutInlineImages(await extractByFormat(file, format, content));
+  const extracted = withoutInlineImages(await extractByFormat(file, format, content));
+  // Only text formats have front matter; PDF and DOCX are marked by their folder.
+  const { body: text, audienceMark }: FrontMatter =
+    format === 'markdown' || format === 'text' ? splitFrontMatter(extracted) : { body: extracted };
   if (text.trim() === '') throw new DocumentParseError(file, emptyReason(format));
   if (text.length > limits.maxTextChars) {
     throw new DocumentParseError(
@@ -67,7 +79,7 @@ export async function parseDocument(file: string, content: Uint8Array, limits: D
       `текста больше ${limits.maxTextChars.toLocaleString('ru-RU')} символов (${text.length.toLocaleString('ru-RU')}): разбейте документ или увеличьте KB_MAX_TEXT_CHARS`,
     );
   }
-  return { file, format, text };
+  return { file, format, text, ...(audienceMark !== undefined ? { audienceMark } : {}) };
 }
 
 export function tooLargeFileReason(bytes: number, limits: DocumentLimits): string {
@@ -89,7 +101,10 @@ function refuseZipBomb(file: string, content: Uint8Array, limits: DocumentLimits
   // XML runs at 5–20 bytes per character of text; 40 leaves room for styles, tables and images.
   const allowed = Math.max(limits.maxTextChars * 40, limits.maxFileBytes * 4);
   if (inflated !== undefined && inflated > allowed) {
-    throw new DocumentParseError(file, `после распаковки документ занял бы ${Math.round(inflated / 1024 / 1024)} МБ (похоже на «zip-бомбу»)`);
+    throw new DocumentParseError(
+      file,
+      `после распаковки документ занял бы ${Math.round(inflated / 1024 / 1024)} МБ (похоже на «zip-бомбу»)`,
+    );
   }
 }
 
@@ -129,9 +144,7 @@ async function extractByFormat(file: string, format: DocumentFormat, content: Ui
 }
 
 function emptyReason(format: DocumentFormat): string {
-  return format === 'pdf'
-    ? 'в PDF нет текстового слоя (похоже на скан: нужен PDF с текстом или распознавание)'
-    : 'файл пуст';
+  return format === 'pdf' ? 'в PDF нет текстового слоя (похоже на скан: нужен PDF с текстом или распознавание)' : 'файл пуст';
 }
 
 /** UTF-8 (with or without BOM); a file that is not valid UTF-8 is read as Windows-1251. */
@@ -184,7 +197,10 @@ async function extractDocxText(file: string, content: Uint8Array): Promise<strin
  */
 export function htmlToMarkdown(html: string): string {
   const text = html
-    .replace(/<h([1-6])[^>]*>([\s\S]*?)<\/h\1>/gi, (_, level: string, inner: string) => `\n\n${'#'.repeat(Number(level))} ${stripTags(inner).trim()}\n\n`)
+    .replace(
+      /<h([1-6])[^>]*>([\s\S]*?)<\/h\1>/gi,
+      (_, level: string, inner: string) => `\n\n${'#'.repeat(Number(level))} ${stripTags(inner).trim()}\n\n`,
+    )
     .replace(/<li[^>]*>/gi, '\n- ')
     .replace(/<\/(p|ul|ol|table)>/gi, '\n\n')
     .replace(/<\/tr>/gi, '\n')
@@ -192,7 +208,12 @@ export function htmlToMarkdown(html: string): string {
     .replace(/<br\s*\/?>/gi, '\n');
   return decodeEntities(stripTags(text))
     .split('\n')
-    .map((line) => line.replace(/[ \t]+/g, ' ').replace(/\s*\|\s*$/, '').trim())
+    .map((line) =>
+      line
+        .replace(/[ \t]+/g, ' ')
+        .replace(/\s*\|\s*$/, '')
+        .trim(),
+    )
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddingModelLoadError } from '../../../src/services/embeddings.js';
 import { createKnowledgeBase } from '../../../src/services/knowledge-base/index.js';
-import { silentLogger } from '../../support/database.js';
+import { createTestDatabase, silentLogger } from '../../support/database.js';
 import { createTinyModel, type TinyModel } from '../../support/tiny-model.js';
 
 const DOCUMENT = '# Каталог\n\n## Тариф «Бизнес»\n\nБизнес стоит 1 200 ₽ за пользователя в месяц при оплате за год.';
@@ -51,11 +51,25 @@ describe('createKnowledgeBase without CHROMA_URL', () => {
     expect(existsSync(path.join(dataDir, 'chroma.pid'))).toBe(false);
   });
 
+  it('keeps the lexical index in the database it is given, and searches both', async () => {
+    const dataDir = path.join(root, 'data-hybrid');
+    const database = await createTestDatabase();
+    const knowledgeBase = await createKnowledgeBase(config(dataDir, model.path), silentLogger, { db: database.db });
+    try {
+      expect(knowledgeBase.lexical).toBeDefined();
+      await knowledgeBase.indexer.run();
+      expect([...(await knowledgeBase.lexical!.listFileHashes()).keys()]).toEqual(['catalog.md']);
+      const [passage] = await knowledgeBase.retriever.search('Бизнес 1200', 1, { publicOnly: true });
+      expect(passage).toMatchObject({ file: 'catalog.md', audience: 'public' });
+    } finally {
+      await knowledgeBase.stop();
+      await database.drop();
+    }
+  });
+
   it('stops the Chroma it started when the model cannot be loaded', async () => {
     const dataDir = path.join(root, 'data-bad-model');
-    const error = await createKnowledgeBase(config(dataDir, '/nonexistent/model'), silentLogger).catch(
-      (e: unknown) => e,
-    );
+    const error = await createKnowledgeBase(config(dataDir, '/nonexistent/model'), silentLogger).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EmbeddingModelLoadError);
     expect(existsSync(path.join(dataDir, 'chroma'))).toBe(true);
     expect(existsSync(path.join(dataDir, 'chroma.pid'))).toBe(false);

@@ -3,20 +3,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbedder, type Embedder } from '../../../src/services/embeddings.js';
-import {
-  indexKnowledgeBase,
-  KnowledgeBaseDirError,
-  type IndexProgress,
-} from '../../../src/services/knowledge-base/indexer.js';
+import { indexKnowledgeBase, KnowledgeBaseDirError, type IndexProgress } from '../../../src/services/knowledge-base/indexer.js';
+import { createLexicalIndex } from '../../../src/services/knowledge-base/lexical-index.js';
 import { createRetriever } from '../../../src/services/retriever.js';
 import { createVectorStore, type VectorStore } from '../../../src/services/vector-store.js';
 import { startTestChroma, type TestChroma } from '../../support/chroma.js';
-import { silentLogger } from '../../support/database.js';
+import { createTestDatabase, silentLogger } from '../../support/database.js';
 import { BROKEN_PDF, makePdf } from '../../support/documents.js';
 import { createTinyModel, type TinyModel } from '../../support/tiny-model.js';
 
-const TARIFFS = '# Тарифы\n\n## Старт\n\nТариф «Старт» стоит 600 ₽ в месяц.\n\n## Бизнес\n\nТариф «Бизнес» стоит 1 200 ₽ в месяц.';
-const TARIFFS_V2 = '# Тарифы\n\n## Старт\n\nТариф «Старт» подорожал: 700 ₽ в месяц.\n\n## Бизнес\n\nТариф «Бизнес» стоит 1 200 ₽ в месяц.';
+const TARIFFS =
+  '# Тарифы\n\n## Старт\n\nТариф «Старт» стоит 600 ₽ в месяц.\n\n## Бизнес\n\nТариф «Бизнес» стоит 1 200 ₽ в месяц.';
+const TARIFFS_V2 =
+  '# Тарифы\n\n## Старт\n\nТариф «Старт» подорожал: 700 ₽ в месяц.\n\n## Бизнес\n\nТариф «Бизнес» стоит 1 200 ₽ в месяц.';
 const SUPPORT = 'Поддержка отвечает круглосуточно, по телефону и в чате.';
 const FAQ = '## Пробный период\n\nПробный период длится 14 дней, карта не нужна.';
 const PDF_LINES = ['Delivery to Kazan takes 3 days.'];
@@ -96,11 +95,51 @@ describe('indexKnowledgeBase against a real Chroma', () => {
   });
 
   it('refuses a knowledge base folder that does not exist', async () => {
-    const error = await indexKnowledgeBase(
-      { embedder, store, logger: silentLogger },
-      { dir: path.join(dir, 'missing') },
-    ).catch((e: unknown) => e);
+    const error = await indexKnowledgeBase({ embedder, store, logger: silentLogger }, { dir: path.join(dir, 'missing') }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(KnowledgeBaseDirError);
     expect((error as Error).message).toContain('KNOWLEDGE_BASE_DIR');
+  });
+});
+
+describe('indexKnowledgeBase with the lexical index', () => {
+  it('keeps the lexical index in step with Chroma, and fills in what only it lacks without embedding again', async () => {
+    const own = await mkdtemp(path.join(tmpdir(), 'kb-lexical-'));
+    const database = await createTestDatabase();
+    try {
+      await mkdir(path.join(own, 'internal'));
+      await Promise.all([
+        writeFile(path.join(own, 'tariffs.md'), TARIFFS),
+        writeFile(path.join(own, 'internal', 'support.txt'), SUPPORT),
+      ]);
+      const lexicalStore = createVectorStore({ url: chroma.url, modelId: `${embedder.modelId}#lexical`, logger: silentLogger });
+      const lexical = createLexicalIndex(database.db);
+      const run = () => indexKnowledgeBase({ embedder, store: lexicalStore, lexical, logger: silentLogger }, { dir: own });
+
+      expect(await run()).toMatchObject({ added: 2, chunks: 3 });
+      expect(Object.fromEntries(await lexical.listFileHashes())).toEqual(Object.fromEntries(await lexicalStore.listFileHashes()));
+      const [support] = (await lexical.searchMany(['поддержка круглосуточно'], 1))[0]!;
+      expect(support).toMatchObject({ file: 'internal/support.txt', audience: 'internal' });
+      expect((await lexicalStore.query(await embedder.embedQuery('поддержка'), 1))[0]).toMatchObject({
+        file: 'internal/support.txt',
+        audience: 'internal',
+      });
+
+      // The lexical index lost a file (added to a running bot later, or PostgreSQL failed mid-run).
+      await lexical.deleteFile('tariffs.md');
+      const before = embedder.stats().passagesEmbedded;
+      expect(await run()).toMatchObject({ added: 0, changed: 1, unchanged: 1, chunks: 2 });
+      expect(embedder.stats().passagesEmbedded).toBe(before);
+      expect((await lexical.searchMany(['Старт'], 1))[0]![0]).toMatchObject({ file: 'tariffs.md', headingPath: ['Старт'] });
+
+      await unlink(path.join(own, 'internal', 'support.txt'));
+      expect(await run()).toMatchObject({ removed: 1 });
+      expect([...(await lexical.listFileHashes()).keys()]).toEqual(['tariffs.md']);
+      expect([...(await lexicalStore.listFileHashes()).keys()]).toEqual(['tariffs.md']);
+    } finally {
+      await database.drop();
+      await rm(own, { recursive: true, force: true });
+    }
   });
 });
