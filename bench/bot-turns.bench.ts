@@ -143,7 +143,14 @@ export async function runBotTurnBench(): Promise<BotTurnBenchResult[]> {
       chatModel: instantModel(modelTime),
     });
     const { access, training } = services;
-    const bot = createBot({ config, logger, metrics, services, conversationStore, i18n: createI18n<BotContext>(config.defaultLocale) });
+    const bot = createBot({
+      config,
+      logger,
+      metrics,
+      services,
+      conversationStore,
+      i18n: createI18n<BotContext>(config.defaultLocale),
+    });
     bot.botInfo = botInfo;
     bot.api.config.use(instantTelegram);
 

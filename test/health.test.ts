@@ -241,10 +241,12 @@ describe('the health server', () => {
     const { server, url } = await start({});
     const agent = new http.Agent({ keepAlive: true });
     await new Promise<void>((resolve, reject) => {
-      http.get(url('/healthz'), { agent }, (response) => {
-        response.resume();
-        response.on('end', resolve);
-      }).on('error', reject);
+      http
+        .get(url('/healthz'), { agent }, (response) => {
+          response.resume();
+          response.on('end', resolve);
+        })
+        .on('error', reject);
     });
     const before = performance.now();
     await server.stop();

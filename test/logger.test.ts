@@ -41,7 +41,10 @@ describe('logger', () => {
     const logger = createLogger({ level: 'info', pretty: false, destination });
     const words = 'Иванов Пётр, ИНН 7707083893, долг 1 200 000 ₽';
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-    logger.warn({ err: new DrizzleQueryError('insert into "messages" ("text") values ($1)', [words], refused) }, 'database unavailable; retrying');
+    logger.warn(
+      { err: new DrizzleQueryError('insert into "messages" ("text") values ($1)', [words], refused) },
+      'database unavailable; retrying',
+    );
     const blocked = new GrammyError(
       "Call to 'sendMessage' failed!",
       { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' },

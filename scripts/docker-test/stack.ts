@@ -48,7 +48,11 @@ interface Run {
 }
 
 /** Runs a command to its end (or its timeout) and returns what it printed; never throws. */
-function run(file: string, args: readonly string[], options: { timeoutMs?: number; cwd?: string; log?: string } = {}): Promise<Run> {
+function run(
+  file: string,
+  args: readonly string[],
+  options: { timeoutMs?: number; cwd?: string; log?: string } = {},
+): Promise<Run> {
   const started = performance.now();
   return new Promise((resolve) => {
     execFile(
@@ -64,7 +68,16 @@ function run(file: string, args: readonly string[], options: { timeoutMs?: numbe
   });
 }
 
-const composeFiles = () => ['-p', projectName, '--project-directory', project, '-f', path.join(project, 'docker-compose.yml'), '-f', path.join(work, 'compose.test.yml')];
+const composeFiles = () => [
+  '-p',
+  projectName,
+  '--project-directory',
+  project,
+  '-f',
+  path.join(project, 'docker-compose.yml'),
+  '-f',
+  path.join(work, 'compose.test.yml'),
+];
 
 /** `docker compose …` in the project copy, as an operator runs it there. */
 function compose(args: readonly string[], options: { timeoutMs?: number; log?: string } = {}): Promise<Run> {
@@ -73,7 +86,10 @@ function compose(args: readonly string[], options: { timeoutMs?: number; log?: s
 
 async function mustCompose(args: readonly string[], timeoutMs = 120_000): Promise<Run> {
   const result = await compose(args, { timeoutMs });
-  if (result.code !== 0) throw new CheckFailure(`docker compose ${args.join(' ')} exited ${result.code}:\n${tail(result.stderr || result.stdout, 40)}`);
+  if (result.code !== 0)
+    throw new CheckFailure(
+      `docker compose ${args.join(' ')} exited ${result.code}:\n${tail(result.stderr || result.stdout, 40)}`,
+    );
   return result;
 }
 
@@ -125,7 +141,11 @@ function expect(condition: unknown, message: string): asserts condition {
 async function dumpStack(): Promise<void> {
   const ps = await compose(['ps', '-a'], { timeoutMs: 30_000 });
   console.log(ps.stdout || ps.stderr);
-  for (const [service, lines] of [['postgres', 15], ['chroma', 15], ['bot', 60]] as const) {
+  for (const [service, lines] of [
+    ['postgres', 15],
+    ['chroma', 15],
+    ['bot', 60],
+  ] as const) {
     const logs = await compose(['logs', '--no-color', '--tail', String(lines), service], { timeoutMs: 30_000 });
     console.log(`--- ${service}, last ${lines} log lines ---\n${(logs.stdout + logs.stderr).trimEnd()}`);
   }
@@ -145,7 +165,9 @@ async function containers(): Promise<ContainerState[]> {
   const text = ps.stdout.trim();
   if (!text) return [];
   // Compose 2.21+ prints one JSON object per line; older releases one array.
-  return text.startsWith('[') ? (JSON.parse(text) as ContainerState[]) : text.split('\n').map((line) => JSON.parse(line) as ContainerState);
+  return text.startsWith('[')
+    ? (JSON.parse(text) as ContainerState[])
+    : text.split('\n').map((line) => JSON.parse(line) as ContainerState);
 }
 
 /** Waits until every service of the stack is running and healthy; seconds it took. */
@@ -155,7 +177,9 @@ async function waitHealthy(services: readonly string[], timeoutMs: number, since
   for (;;) {
     const states = await containers();
     last = states.map((c) => `${c.Service}: ${c.State}${c.Health ? ` (${c.Health})` : ''}`).join(', ');
-    const healthy = services.every((name) => states.some((c) => c.Service === name && c.State === 'running' && c.Health === 'healthy'));
+    const healthy = services.every((name) =>
+      states.some((c) => c.Service === name && c.State === 'running' && c.Health === 'healthy'),
+    );
     if (healthy) return (performance.now() - since) / 1000;
     const dead = states.find((c) => services.includes(c.Service) && (c.State === 'exited' || c.State === 'dead'));
     if (dead) throw new CheckFailure(`${dead.Service} ${dead.State} (exit ${dead.ExitCode}) while waiting for health`);
@@ -172,7 +196,9 @@ async function containerId(service: string): Promise<string> {
 }
 
 async function psql(sql: string): Promise<string> {
-  const result = await compose(['exec', '-T', 'postgres', 'psql', '-U', 'bot', '-d', 'bot', '-At', '-c', sql], { timeoutMs: 30_000 });
+  const result = await compose(['exec', '-T', 'postgres', 'psql', '-U', 'bot', '-d', 'bot', '-At', '-c', sql], {
+    timeoutMs: 30_000,
+  });
   if (result.code !== 0) throw new CheckFailure(`psql failed: ${result.stderr.trim()}`);
   return result.stdout.trim();
 }
@@ -195,7 +221,8 @@ async function waitForLog(message: string, count: number, timeoutMs: number, log
   for (;;) {
     const lines = logLines(await logs(), message);
     if (lines.length >= count) return lines;
-    if (Date.now() > deadline) throw new CheckFailure(`the bot logged «${message}» ${lines.length} times within ${timeoutMs / 1000} s, not ${count}`);
+    if (Date.now() > deadline)
+      throw new CheckFailure(`the bot logged «${message}» ${lines.length} times within ${timeoutMs / 1000} s, not ${count}`);
     await sleep(500);
   }
 }
@@ -204,11 +231,14 @@ async function waitForLog(message: string, count: number, timeoutMs: number, log
 
 /** The docker0 bridge's address on this host: the containers' way to the host's stand-ins. */
 async function bridgeGateway(): Promise<string> {
-  const inspect = await run(docker, ['network', 'inspect', 'bridge', '--format', '{{(index .IPAM.Config 0).Gateway}}'], { cwd: root });
+  const inspect = await run(docker, ['network', 'inspect', 'bridge', '--format', '{{(index .IPAM.Config 0).Gateway}}'], {
+    cwd: root,
+  });
   const address = inspect.stdout.trim();
   // (os.networkInterfaces() leaves out a bridge without containers: it has no carrier yet. A listen
   // on an address this host does not have fails with EADDRNOTAVAIL.)
-  if (inspect.code !== 0 || !net.isIPv4(address)) throw new Error(`the docker0 bridge has no IPv4 gateway (${inspect.stderr.trim() || address})`);
+  if (inspect.code !== 0 || !net.isIPv4(address))
+    throw new Error(`the docker0 bridge has no IPv4 gateway (${inspect.stderr.trim() || address})`);
   return address;
 }
 
@@ -285,13 +315,20 @@ async function imageSize(image: string): Promise<number> {
 
 /** The three largest layers the project's Dockerfile adds, with what made them. */
 async function largestProjectLayers(baseLayers: number): Promise<string> {
-  const history = await run(docker, ['history', '--no-trunc', '--format', '{{.Size}}\t{{.CreatedBy}}', 'sales-trainer-bot:latest'], { cwd: root });
+  const history = await run(
+    docker,
+    ['history', '--no-trunc', '--format', '{{.Size}}\t{{.CreatedBy}}', 'sales-trainer-bot:latest'],
+    { cwd: root },
+  );
   const rows = history.stdout.trim().split('\n');
   const own = rows.slice(0, Math.max(0, rows.length - baseLayers));
   return own
     .map((row) => {
       const [size = '', createdBy = ''] = row.split('\t');
-      const what = createdBy.replace(/^\/bin\/sh -c (#\(nop\) )?/, '').replace(/\s+/g, ' ').slice(0, 60);
+      const what = createdBy
+        .replace(/^\/bin\/sh -c (#\(nop\) )?/, '')
+        .replace(/\s+/g, ' ')
+        .slice(0, 60);
       return { size, what, bytes: parseSize(size) };
     })
     .sort((a, b) => b.bytes - a.bytes)
@@ -335,7 +372,8 @@ function nextStart(telegram: TelegramFake, timeoutMs: number): Promise<void> {
     .then(() => undefined);
 }
 
-const traineeLines = (request: RecordedRequest) => request.messages.filter((m) => m.role === 'user').map((m) => textOf(m.content));
+const traineeLines = (request: RecordedRequest) =>
+  request.messages.filter((m) => m.role === 'user').map((m) => textOf(m.content));
 
 // ---- the run ------------------------------------------------------------------------------------------
 
@@ -404,27 +442,40 @@ async function main(): Promise<number> {
   let healthy = false;
 
   try {
-    built = await check('the image builds as docs/deploy.md says (docker compose build); a code change rebuilds only the code', async () => {
-      const first = await build('first');
-      const fromCache = first.steps.filter((s) => s.cached).length;
-      const kind = fromCache === 0 ? 'cold: no layer cached' : fromCache === first.steps.length ? 'warm: every layer cached' : `${fromCache} of ${first.steps.length} steps cached`;
-      figure(`build (${kind})`, `${first.seconds.toFixed(1)} s`);
-      // What an update brings (git pull): a change to the code only.
-      appendFileSync(path.join(project, 'src/main.ts'), `\n// test:docker rebuild ${Date.now()}\n`);
-      const second = await build('after-code-change');
-      figure('rebuild after a code change', `${second.seconds.toFixed(1)} s`);
-      const heavy = second.steps.filter((s) => /npm ci|fetch-chroma-glibc|download-model|apt-get/.test(s.name));
-      expect(heavy.length >= 4, `the build log names too few dependency steps: ${second.steps.map((s) => s.name).join(' | ')}`);
-      const rebuilt = heavy.filter((s) => !s.cached);
-      expect(rebuilt.length === 0, `a code change re-ran: ${rebuilt.map((s) => s.name).join(' | ')}`);
+    built = await check(
+      'the image builds as docs/deploy.md says (docker compose build); a code change rebuilds only the code',
+      async () => {
+        const first = await build('first');
+        const fromCache = first.steps.filter((s) => s.cached).length;
+        const kind =
+          fromCache === 0
+            ? 'cold: no layer cached'
+            : fromCache === first.steps.length
+              ? 'warm: every layer cached'
+              : `${fromCache} of ${first.steps.length} steps cached`;
+        figure(`build (${kind})`, `${first.seconds.toFixed(1)} s`);
+        // What an update brings (git pull): a change to the code only.
+        appendFileSync(path.join(project, 'src/main.ts'), `\n// test:docker rebuild ${Date.now()}\n`);
+        const second = await build('after-code-change');
+        figure('rebuild after a code change', `${second.seconds.toFixed(1)} s`);
+        const heavy = second.steps.filter((s) => /npm ci|fetch-chroma-glibc|download-model|apt-get/.test(s.name));
+        expect(heavy.length >= 4, `the build log names too few dependency steps: ${second.steps.map((s) => s.name).join(' | ')}`);
+        const rebuilt = heavy.filter((s) => !s.cached);
+        expect(rebuilt.length === 0, `a code change re-ran: ${rebuilt.map((s) => s.name).join(' | ')}`);
 
-      const size = await imageSize('sales-trainer-bot:latest');
-      const base = await imageSize('node:22-bookworm-slim');
-      const baseLayers = (await run(docker, ['history', '-q', 'node:22-bookworm-slim'], { cwd: root })).stdout.trim().split('\n').length;
-      figure('image size', `${megabytes(size)} (base ${megabytes(base)}, project layers ${megabytes(size - base)}, ${Math.round(((size - base) / size) * 100)}%)`);
-      figure('largest project layers', await largestProjectLayers(baseLayers));
-      return `${first.seconds.toFixed(0)} s, then ${second.seconds.toFixed(0)} s after a code change (npm ci, glibc, model and apt layers from cache)`;
-    });
+        const size = await imageSize('sales-trainer-bot:latest');
+        const base = await imageSize('node:22-bookworm-slim');
+        const baseLayers = (await run(docker, ['history', '-q', 'node:22-bookworm-slim'], { cwd: root })).stdout
+          .trim()
+          .split('\n').length;
+        figure(
+          'image size',
+          `${megabytes(size)} (base ${megabytes(base)}, project layers ${megabytes(size - base)}, ${Math.round(((size - base) / size) * 100)}%)`,
+        );
+        figure('largest project layers', await largestProjectLayers(baseLayers));
+        return `${first.seconds.toFixed(0)} s, then ${second.seconds.toFixed(0)} s after a code change (npm ci, glibc, model and apt layers from cache)`;
+      },
+    );
     if (!built) return report();
 
     healthy = await check('docker compose up -d: postgres, chroma and bot all become healthy', async () => {
@@ -454,7 +505,10 @@ async function main(): Promise<number> {
       expect(!/npm notice|npm warn|npm update/i.test(logs), 'npm printed to the bot log');
       expect(logLines(logs, 'bot is polling for updates').length === 1, 'the bot log has no "bot is polling for updates"');
       const loaded = logLines(logs, 'embedding model loaded')[0];
-      expect(loaded?.source === 'local' && loaded.model === modelInContainer, `the model was not loaded from the mount: ${JSON.stringify(loaded)}`);
+      expect(
+        loaded?.source === 'local' && loaded.model === modelInContainer,
+        `the model was not loaded from the mount: ${JSON.stringify(loaded)}`,
+      );
       return 'uid 1000; processes: docker-init → node dist/main.js; no npm or tsx; the model from the read-only mount';
     });
 
@@ -471,7 +525,10 @@ async function main(): Promise<number> {
       for (const line of playedTurns) await turn(user, line);
       // Retrieval through the chroma container: /hint finds a passage of the knowledge base.
       user.sendText('/hint');
-      const hint = await user.waitForMessage((m) => m.text.includes('Подсказка из базы знаний') || m.text.includes('База знаний'), 30_000);
+      const hint = await user.waitForMessage(
+        (m) => m.text.includes('Подсказка из базы знаний') || m.text.includes('База знаний'),
+        30_000,
+      );
       expect(hint.text.includes('Источник:'), `/hint gave no passage: «${hint.text}»`);
       const withKnowledge = openai.requests.some((r) => textOf(r.messages[0]?.content).includes('.md'));
       return `opening «${opening.text.slice(0, 40)}…», ${playedTurns.length} turns answered, /hint: ${/Источник: (.*)/.exec(hint.text)?.[1] ?? '?'}${withKnowledge ? ', knowledge in the client prompt' : ''}`;
@@ -489,34 +546,42 @@ async function main(): Promise<number> {
       const request = openai.requests.slice(before).find((r) => lastTraineeLine(r) === line);
       expect(request, 'the model got no request for the turn after the restart');
       const history = traineeLines(request);
-      for (const earlier of playedTurns) expect(history.includes(earlier), `the turn after the restart lost «${earlier}»: ${JSON.stringify(history)}`);
+      for (const earlier of playedTurns)
+        expect(history.includes(earlier), `the turn after the restart lost «${earlier}»: ${JSON.stringify(history)}`);
       const sessions = await psql('select count(*) from sessions');
       expect(sessions === '1', `${sessions} sessions in the database, not 1`);
       playedTurns.push(line);
       return `restart ${restart.seconds.toFixed(1)} s; the next turn carried the ${playedTurns.length - 1} earlier ones; one session in the database`;
     });
 
-    await check(`docker compose stop bot with a turn in flight: the reply arrives and the bot exits 0 within ${stopGrace} s`, async () => {
-      const line = 'А какие у вас условия оплаты?';
-      openai.respondWith(scriptedModel(() => ({ content: `Клиент отвечает на: ${line}`, delayMs: 3000 })));
-      const before = openai.requests.length;
-      user.sendText(line);
-      await telegram.waitUntil(() => (openai.requests.length > before ? true : undefined), 60_000, () => 'the turn never reached the model');
-      const id = await containerId('bot');
-      const stop = await mustCompose(['stop', 'bot'], (stopGrace + 30) * 1000);
-      openai.respondWith(scriptedModel());
-      const reply = await user.waitForMessage(clientReply, 5_000);
-      expect(reply.text === `Клиент отвечает на: ${line}`, `the reply in flight was «${reply.text}»`);
-      const state = await run(docker, ['inspect', '--format', '{{.State.ExitCode}} {{.State.OOMKilled}}', id], { cwd: root });
-      const [exitCode] = state.stdout.trim().split(' ');
-      expect(exitCode === '0', `the bot exited ${exitCode}`);
-      expect(stop.seconds < stopGrace, `stop took ${stop.seconds.toFixed(1)} s, the grace period is ${stopGrace} s`);
-      const logs = await botLogs();
-      expect(!logs.includes('updates still running at shutdown were cut off'), 'the bot cut a turn off at shutdown');
-      figure('docker compose stop bot (turn in flight)', `${stop.seconds.toFixed(1)} s, exit 0`);
-      playedTurns.push(line);
-      return `stopped in ${stop.seconds.toFixed(1)} s, exit 0, the reply delivered first`;
-    });
+    await check(
+      `docker compose stop bot with a turn in flight: the reply arrives and the bot exits 0 within ${stopGrace} s`,
+      async () => {
+        const line = 'А какие у вас условия оплаты?';
+        openai.respondWith(scriptedModel(() => ({ content: `Клиент отвечает на: ${line}`, delayMs: 3000 })));
+        const before = openai.requests.length;
+        user.sendText(line);
+        await telegram.waitUntil(
+          () => (openai.requests.length > before ? true : undefined),
+          60_000,
+          () => 'the turn never reached the model',
+        );
+        const id = await containerId('bot');
+        const stop = await mustCompose(['stop', 'bot'], (stopGrace + 30) * 1000);
+        openai.respondWith(scriptedModel());
+        const reply = await user.waitForMessage(clientReply, 5_000);
+        expect(reply.text === `Клиент отвечает на: ${line}`, `the reply in flight was «${reply.text}»`);
+        const state = await run(docker, ['inspect', '--format', '{{.State.ExitCode}} {{.State.OOMKilled}}', id], { cwd: root });
+        const [exitCode] = state.stdout.trim().split(' ');
+        expect(exitCode === '0', `the bot exited ${exitCode}`);
+        expect(stop.seconds < stopGrace, `stop took ${stop.seconds.toFixed(1)} s, the grace period is ${stopGrace} s`);
+        const logs = await botLogs();
+        expect(!logs.includes('updates still running at shutdown were cut off'), 'the bot cut a turn off at shutdown');
+        figure('docker compose stop bot (turn in flight)', `${stop.seconds.toFixed(1)} s, exit 0`);
+        playedTurns.push(line);
+        return `stopped in ${stop.seconds.toFixed(1)} s, exit 0, the reply delivered first`;
+      },
+    );
 
     await check('/finish gives an evaluation «NN/100»', async () => {
       const polled = nextStart(telegram, 90_000);
@@ -525,7 +590,9 @@ async function main(): Promise<number> {
       user.sendText('/finish');
       const verdict = await user.waitForMessage((m) => /\d+\/100/.test(m.visibleText), 60_000);
       const score = /(\d+)\/100/.exec(verdict.visibleText)![1];
-      const stored = await psql("select count(*) from evaluations e join sessions s on s.id = e.session_id where s.status = 'finished'");
+      const stored = await psql(
+        "select count(*) from evaluations e join sessions s on s.id = e.session_id where s.status = 'finished'",
+      );
       expect(stored === '1', `${stored} evaluations of finished sessions in the database`);
       const turns = await psql("select count(*) from messages where role = 'user'");
       expect(Number(turns) === playedTurns.length, `${turns} trainee messages stored, ${playedTurns.length} sent`);
@@ -534,8 +601,14 @@ async function main(): Promise<number> {
     });
 
     await waitHealthy(['postgres', 'chroma', 'bot'], 60_000).catch(() => undefined);
-    const stats = await run(docker, ['stats', '--no-stream', '--format', '{{.Name}}\t{{.MemUsage}}'], { cwd: root, timeoutMs: 60_000 });
-    for (const row of stats.stdout.trim().split('\n').filter((r) => r.startsWith(projectName))) {
+    const stats = await run(docker, ['stats', '--no-stream', '--format', '{{.Name}}\t{{.MemUsage}}'], {
+      cwd: root,
+      timeoutMs: 60_000,
+    });
+    for (const row of stats.stdout
+      .trim()
+      .split('\n')
+      .filter((r) => r.startsWith(projectName))) {
       const [name = '', usage = ''] = row.split('\t');
       figure(`memory: ${name.replace(`${projectName}-`, '').replace(/-\d+$/, '')}`, usage.split(' / ')[0]!);
     }
@@ -551,7 +624,10 @@ async function main(): Promise<number> {
       const indexed = await waitForLog('knowledge base indexed', 1, 60_000);
       expect(indexed.length === 1, `the bot logged ${indexed.length} indexing runs after up`);
       const summary = indexed[0]!;
-      expect(summary.added === 0 && summary.changed === 0 && Number(summary.unchanged) > 0, `indexed again: ${JSON.stringify(summary)}`);
+      expect(
+        summary.added === 0 && summary.changed === 0 && Number(summary.unchanged) > 0,
+        `indexed again: ${JSON.stringify(summary)}`,
+      );
       user.sendText('/history');
       const history = await user.waitForMessage((m) => m.text.includes('Ваши последние тренировки'), 60_000);
       const score = figures.find(([name]) => name === 'evaluation')?.[1];
@@ -563,12 +639,26 @@ async function main(): Promise<number> {
       const dump = path.join(work, 'backup.dump');
       const composeLine = ['docker', 'compose', ...composeFiles()].map((word) => `'${word}'`).join(' ');
       // The commands exactly as section 11 prints them, with this project's compose files.
-      const backup = await run('bash', ['-c', `${composeLine} exec -T postgres sh -c 'pg_dump -U "$POSTGRES_USER" -d "$POSTGRES_DB" --format=custom' > '${dump}'`], { timeoutMs: 60_000 });
+      const backup = await run(
+        'bash',
+        [
+          '-c',
+          `${composeLine} exec -T postgres sh -c 'pg_dump -U "$POSTGRES_USER" -d "$POSTGRES_DB" --format=custom' > '${dump}'`,
+        ],
+        { timeoutMs: 60_000 },
+      );
       expect(backup.code === 0, `pg_dump failed: ${backup.stderr.trim()}`);
       const size = statSync(dump).size;
       expect(size > 1000, `the dump has ${size} bytes`);
       await mustCompose(['stop', 'bot'], (stopGrace + 30) * 1000);
-      const restore = await run('bash', ['-c', `${composeLine} exec -T postgres sh -c 'pg_restore -U "$POSTGRES_USER" -d "$POSTGRES_DB" --clean --if-exists' < '${dump}'`], { timeoutMs: 60_000 });
+      const restore = await run(
+        'bash',
+        [
+          '-c',
+          `${composeLine} exec -T postgres sh -c 'pg_restore -U "$POSTGRES_USER" -d "$POSTGRES_DB" --clean --if-exists' < '${dump}'`,
+        ],
+        { timeoutMs: 60_000 },
+      );
       expect(restore.code === 0, `pg_restore failed: ${restore.stderr.trim()}`);
       const started = nextStart(telegram, 90_000);
       await mustCompose(['start', 'bot'], 60_000);
@@ -581,52 +671,75 @@ async function main(): Promise<number> {
       return `dump ${Math.round(size / 1024)} KiB; restored with the bot stopped; /history shows ${score} again`;
     });
 
-    await check('the operator\'s commands of docs/deploy.md run in the container (kb-index, sheets-resync)', async () => {
+    await check("the operator's commands of docs/deploy.md run in the container (kb-index, sheets-resync)", async () => {
       const index = await compose(['exec', '-T', 'bot', 'node', 'dist/cli/kb-index.js'], { timeoutMs: 120_000 });
       expect(index.code === 0, `node dist/cli/kb-index.js exited ${index.code}:\n${tail(index.stdout + index.stderr, 20)}`);
       expect(/Chroma: http:\/\/chroma:8000/.test(index.stdout), `kb-index did not use the chroma service:\n${index.stdout}`);
       const resync = await compose(['exec', '-T', 'bot', 'node', 'dist/cli/sheets-resync.js'], { timeoutMs: 60_000 });
       const said = resync.stdout + resync.stderr;
       expect(/Google-таблицу выключена/.test(said), `sheets-resync (no Google configured) said:\n${tail(said, 20)}`);
-      expect(!/npm (notice|warn)|ERR_MODULE_NOT_FOUND|Cannot find module/.test(index.stdout + index.stderr + said), 'a command printed npm or module errors');
+      expect(
+        !/npm (notice|warn)|ERR_MODULE_NOT_FOUND|Cannot find module/.test(index.stdout + index.stderr + said),
+        'a command printed npm or module errors',
+      );
       return `kb-index: «${tail(index.stdout, 1)}»; sheets-resync without Google: exit ${resync.code} with the operator's message`;
     });
 
-    await check('without CHROMA_URL: the embedded Chroma on the glibc fetched at build time; a hub model in MODELS_DIR loads with no download', async () => {
-      await mustCompose(['stop', 'bot'], (stopGrace + 30) * 1000);
-      const name = `${projectName}-embedded-chroma`;
-      // The tiny model where PRELOAD_MODEL=true leaves a hub model: MODELS_DIR/<id>, in transformers.js' cache layout.
-      const hubId = 'test-docker/tiny-bot-model';
-      const started = nextStart(telegram, 120_000);
-      const runArgs = ['run', '-d', '--no-deps', '--name', name, '-e', 'CHROMA_URL=', '-e', 'HEALTH_PORT=0', '-e', `EMBEDDING_MODEL=${hubId}`];
-      const container = await compose([...runArgs, '-v', `${model.path}:/app/models/${hubId}:ro`, 'bot'], { timeoutMs: 60_000 });
-      try {
-        expect(container.code === 0, `docker compose run failed: ${container.stderr.trim()}`);
-        await started.catch(async (error: unknown) => {
-          const logs = await run(docker, ['logs', '--tail', '40', name], { cwd: root });
-          throw new CheckFailure(`${String(error)}\n${logs.stdout}${logs.stderr}`);
+    await check(
+      'without CHROMA_URL: the embedded Chroma on the glibc fetched at build time; a hub model in MODELS_DIR loads with no download',
+      async () => {
+        await mustCompose(['stop', 'bot'], (stopGrace + 30) * 1000);
+        const name = `${projectName}-embedded-chroma`;
+        // The tiny model where PRELOAD_MODEL=true leaves a hub model: MODELS_DIR/<id>, in transformers.js' cache layout.
+        const hubId = 'test-docker/tiny-bot-model';
+        const started = nextStart(telegram, 120_000);
+        const runArgs = [
+          'run',
+          '-d',
+          '--no-deps',
+          '--name',
+          name,
+          '-e',
+          'CHROMA_URL=',
+          '-e',
+          'HEALTH_PORT=0',
+          '-e',
+          `EMBEDDING_MODEL=${hubId}`,
+        ];
+        const container = await compose([...runArgs, '-v', `${model.path}:/app/models/${hubId}:ro`, 'bot'], {
+          timeoutMs: 60_000,
         });
-        const containerLogs = async () => {
-          const logs = await run(docker, ['logs', name], { cwd: root });
-          return logs.stdout + logs.stderr;
-        };
-        // The knowledge base is indexed beside polling: wait for it.
-        const [indexed] = await waitForLog('knowledge base indexed', 1, 90_000, containerLogs);
-        const output = await containerLogs();
-        const glibc = logLines(output, 'the system glibc is too old for Chroma: starting it under the newer glibc')[0];
-        expect(glibc?.glibcDir === '/app/.cache/glibc', `the embedded Chroma did not use the image's glibc: ${JSON.stringify(glibc)}`);
-        expect(logLines(output, 'embedded Chroma started').length === 1, 'no "embedded Chroma started" in the log');
-        // The fetcher's progress lines are logged as «Chroma: скачиваю glibc…», «Chroma: glibc … готова».
-        expect(!/"msg":"Chroma: /.test(output), 'the container fetched a glibc at start-up');
-        const loaded = logLines(output, 'embedding model loaded')[0];
-        expect(loaded?.source === 'cache', `a hub model in MODELS_DIR was logged as loaded from «${String(loaded?.source)}»`);
-        expect(indexed && Number(indexed.added) > 0, `the embedded Chroma indexed nothing: ${JSON.stringify(indexed)}`);
-        return `embedded Chroma under /app/.cache/glibc, ${String(indexed.added)} files indexed into it; ${hubId} loaded from MODELS_DIR (source "cache")`;
-      } finally {
-        await run(docker, ['stop', '-t', '30', name], { cwd: root, timeoutMs: 60_000 });
-        await run(docker, ['rm', '-f', name], { cwd: root });
-      }
-    });
+        try {
+          expect(container.code === 0, `docker compose run failed: ${container.stderr.trim()}`);
+          await started.catch(async (error: unknown) => {
+            const logs = await run(docker, ['logs', '--tail', '40', name], { cwd: root });
+            throw new CheckFailure(`${String(error)}\n${logs.stdout}${logs.stderr}`);
+          });
+          const containerLogs = async () => {
+            const logs = await run(docker, ['logs', name], { cwd: root });
+            return logs.stdout + logs.stderr;
+          };
+          // The knowledge base is indexed beside polling: wait for it.
+          const [indexed] = await waitForLog('knowledge base indexed', 1, 90_000, containerLogs);
+          const output = await containerLogs();
+          const glibc = logLines(output, 'the system glibc is too old for Chroma: starting it under the newer glibc')[0];
+          expect(
+            glibc?.glibcDir === '/app/.cache/glibc',
+            `the embedded Chroma did not use the image's glibc: ${JSON.stringify(glibc)}`,
+          );
+          expect(logLines(output, 'embedded Chroma started').length === 1, 'no "embedded Chroma started" in the log');
+          // The fetcher's progress lines are logged as «Chroma: скачиваю glibc…», «Chroma: glibc … готова».
+          expect(!/"msg":"Chroma: /.test(output), 'the container fetched a glibc at start-up');
+          const loaded = logLines(output, 'embedding model loaded')[0];
+          expect(loaded?.source === 'cache', `a hub model in MODELS_DIR was logged as loaded from «${String(loaded?.source)}»`);
+          expect(indexed && Number(indexed.added) > 0, `the embedded Chroma indexed nothing: ${JSON.stringify(indexed)}`);
+          return `embedded Chroma under /app/.cache/glibc, ${String(indexed.added)} files indexed into it; ${hubId} loaded from MODELS_DIR (source "cache")`;
+        } finally {
+          await run(docker, ['stop', '-t', '30', name], { cwd: root, timeoutMs: 60_000 });
+          await run(docker, ['rm', '-f', name], { cwd: root });
+        }
+      },
+    );
   } finally {
     const down = await compose(['down', '-v', '--remove-orphans'], { timeoutMs: 120_000 });
     if (down.code !== 0) progress(`docker compose down -v failed: ${down.stderr.trim()}`);
@@ -648,7 +761,9 @@ function report(): number {
   const failed = results.length - passed;
   const width = Math.max(...figures.map(([name]) => name.length), 10);
   console.log('');
-  console.log(`test:docker figures (engine ${process.env.TEST_DOCKER_ENGINE ?? '?'}; stand-in bases: PostgreSQL 15 inside postgres:18-alpine, Chroma 1.3.4 inside chromadb/chroma:1.5.9)`);
+  console.log(
+    `test:docker figures (engine ${process.env.TEST_DOCKER_ENGINE ?? '?'}; stand-in bases: PostgreSQL 15 inside postgres:18-alpine, Chroma 1.3.4 inside chromadb/chroma:1.5.9)`,
+  );
   for (const [name, value] of figures) console.log(`  ${name.padEnd(width)}  ${value}`);
   console.log('');
   for (const result of results) {

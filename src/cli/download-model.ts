@@ -73,7 +73,9 @@ function describeFailure(model: string, modelsDir: string, host: string, error: 
     ? `нет связи с хранилищем моделей ${host}`
     : notFound
       ? `на ${host} нет такой модели или нужных файлов (onnx/model.onnx)`
-      : (error instanceof Error ? error.message : String(error));
+      : error instanceof Error
+        ? error.message
+        : String(error);
   return [
     `Не удалось скачать модель эмбеддингов «${model}» в ${modelsDir}: ${reason}.`,
     'Что можно сделать:',

@@ -65,9 +65,7 @@ function printSummary(report: ResyncReport, days: DayRange, config: Config & { s
   console.log(`Сверка Google-таблицы ${config.sheets.spreadsheetId}, лист «${config.sheets.resultsTab}», период: ${period}`);
   console.log(`  Завершённых сессий с оценкой: ${report.sessionsInRange}`);
   console.log(`  Уже были в таблице: ${report.alreadyInSheet}`);
-  console.log(
-    `  Дописано: ${report.appended.length}${report.appended.length ? ` (сессии ${report.appended.join(', ')})` : ''}`,
-  );
+  console.log(`  Дописано: ${report.appended.length}${report.appended.length ? ` (сессии ${report.appended.join(', ')})` : ''}`);
   if (report.leftToWorker.length > 0) {
     console.log(
       `  Прямо сейчас выгружаются ботом, оставлены ему: ${report.leftToWorker.length} (сессии ${report.leftToWorker.join(', ')})`,

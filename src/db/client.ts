@@ -84,11 +84,9 @@ async function applyMigrations(db: Database, url: string, logger: Logger): Promi
   try {
     await migrate(db, { migrationsFolder });
   } catch (error) {
-    throw new StartupError(
-      `Не удалось применить миграции к базе ${describeUrl(url)}: ${(error as Error).message}`,
-      1,
-      { cause: error },
-    );
+    throw new StartupError(`Не удалось применить миграции к базе ${describeUrl(url)}: ${(error as Error).message}`, 1, {
+      cause: error,
+    });
   }
   logger.debug('database migrations are up to date');
 }

@@ -86,7 +86,6 @@ async function refuseIfAlreadyRunning(databaseDir: string): Promise<void> {
   }
 }
 
-
 function explainStartFailure(databaseDir: string, port: number, log: string): string {
   if (/lock file .* already exists/i.test(log)) {
     return `Встроенный PostgreSQL не запустился: каталог ${databaseDir} занят другим сервером. Остановите его или укажите другой DATA_DIR.`;
@@ -108,4 +107,3 @@ async function readOrCreatePassword(file: string): Promise<string> {
   await chmod(file, 0o600);
   return password;
 }
-

@@ -218,7 +218,6 @@ export class InstanceLock {
   }
 }
 
-
 async function tryLock(db: PostgresJsDatabase): Promise<boolean> {
   const [row] = await db.execute<{ took: boolean }>(sql`select pg_try_advisory_lock(${instanceLockKey}::bigint) as took`);
   return row?.took === true;

@@ -15,7 +15,10 @@ import type { Logger } from '../logger.js';
 
 export type AccessDecision =
   | { readonly admitted: true; readonly user: User; readonly joinedByInvite?: boolean }
-  | { readonly admitted: false; readonly reason: 'not-allowed' | 'needs-invite' | 'invite-unknown' | 'invite-expired' | 'invite-used-up' };
+  | {
+      readonly admitted: false;
+      readonly reason: 'not-allowed' | 'needs-invite' | 'invite-unknown' | 'invite-expired' | 'invite-used-up';
+    };
 
 /** Who may use the bot: the access mode, the id lists, invites, and the roles that follow from them. */
 export interface AccessService {
@@ -72,21 +75,21 @@ export function createAccessService(db: Database, access: Config['access'], logg
   }
 
   async function decide(profile: TelegramProfile, inviteCode: string | undefined): Promise<AccessDecision> {
-      if (admins.has(profile.telegramId)) return { admitted: true, user: await register(profile) };
-      switch (access.mode) {
-        case 'open':
-          return { admitted: true, user: await register(profile) };
-        case 'allowlist':
-          return allowed.has(profile.telegramId)
-            ? { admitted: true, user: await register(profile) }
-            : { admitted: false, reason: 'not-allowed' };
-        case 'invite':
-          return admitByInvite(profile, inviteCode);
-        default: {
-          const unreachable: never = access.mode;
-          throw new Error(`unknown access mode ${String(unreachable)}`);
-        }
+    if (admins.has(profile.telegramId)) return { admitted: true, user: await register(profile) };
+    switch (access.mode) {
+      case 'open':
+        return { admitted: true, user: await register(profile) };
+      case 'allowlist':
+        return allowed.has(profile.telegramId)
+          ? { admitted: true, user: await register(profile) }
+          : { admitted: false, reason: 'not-allowed' };
+      case 'invite':
+        return admitByInvite(profile, inviteCode);
+      default: {
+        const unreachable: never = access.mode;
+        throw new Error(`unknown access mode ${String(unreachable)}`);
       }
+    }
   }
 
   return {
@@ -99,7 +102,11 @@ export function createAccessService(db: Database, access: Config['access'], logg
       // PostgreSQL outage is waited out rather than turning the trainee away.
       const decision = await retryTransient(() => decide(profile, inviteCode), { logger, what: 'admit the user' });
       if (decision.admitted) {
-        admitted.set(profile.telegramId, { user: decision.user, profileKey: profileKeyOf(profile), until: Date.now() + admittedCacheMs });
+        admitted.set(profile.telegramId, {
+          user: decision.user,
+          profileKey: profileKeyOf(profile),
+          until: Date.now() + admittedCacheMs,
+        });
       } else {
         admitted.delete(profile.telegramId);
       }

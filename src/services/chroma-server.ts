@@ -78,8 +78,11 @@ export async function startEmbeddedChroma(
     return launchServer(loaderCommand(launch, glibc), launch, logger);
   };
   // Where the system glibc is known to be too old, the plain start is not even tried.
-  let server = glibcOlderThan(systemGlibcVersion()) ? await underNewerGlibc() : await launchServer(plainCommand(launch), launch, logger);
-  if (server.kind === 'failed' && needsNewerGlibc(server.log) && !glibcOlderThan(systemGlibcVersion())) server = await underNewerGlibc();
+  let server = glibcOlderThan(systemGlibcVersion())
+    ? await underNewerGlibc()
+    : await launchServer(plainCommand(launch), launch, logger);
+  if (server.kind === 'failed' && needsNewerGlibc(server.log) && !glibcOlderThan(systemGlibcVersion()))
+    server = await underNewerGlibc();
   if (server.kind === 'failed') throw new StartupError(explainFailure(chromaDir, port, server.log), 1);
 
   const running = server.server;
@@ -108,7 +111,8 @@ interface Command {
   readonly args: readonly string[];
 }
 
-type LaunchResult = { readonly kind: 'ready'; readonly server: ChromaProcess } | { readonly kind: 'failed'; readonly log: string };
+type LaunchResult =
+  { readonly kind: 'ready'; readonly server: ChromaProcess } | { readonly kind: 'failed'; readonly log: string };
 
 function serverArgs(launch: ServerLaunch): string[] {
   return [launch.cliPath, 'run', '--path', launch.chromaDir, '--host', '127.0.0.1', '--port', String(launch.port)];
@@ -135,7 +139,8 @@ async function newerGlibcForChroma(dataDir: string, options: EmbeddedChromaOptio
     const found = findNewerGlibc(dir);
     if (found) return found;
   }
-  const target = options.glibcDir ?? ((await canWriteInto(path.dirname(projectCache))) ? projectCache : path.join(dataDir, 'glibc'));
+  const target =
+    options.glibcDir ?? ((await canWriteInto(path.dirname(projectCache))) ? projectCache : path.join(dataDir, 'glibc'));
   try {
     return await fetchNewerGlibc(target, { ...options.glibcFetch, progress: (line) => logger.info(`Chroma: ${line}`) });
   } catch (error) {
@@ -256,9 +261,7 @@ function explainFailure(chromaDir: string, port: number, log: string): string {
   if (/address already in use/i.test(log)) {
     return `Встроенная Chroma не запустилась: порт ${port} занят. Запустите бота ещё раз. ${DOCKER_HINT}`;
   }
-  return (
-    `Встроенная Chroma не запустилась (данные: ${chromaDir}). Журнал сервера:\n${lastLines || '(пусто)'}\n${DOCKER_HINT}`
-  );
+  return `Встроенная Chroma не запустилась (данные: ${chromaDir}). Журнал сервера:\n${lastLines || '(пусто)'}\n${DOCKER_HINT}`;
 }
 
 async function refuseIfAlreadyRunning(pidFile: string, chromaDir: string): Promise<void> {
@@ -270,7 +273,6 @@ async function refuseIfAlreadyRunning(pidFile: string, chromaDir: string): Promi
     );
   }
 }
-
 
 /** The CLI of the installed chromadb package (its exports hide it, so it is found from the main entry). */
 function defaultCliPath(): string {
@@ -285,7 +287,6 @@ function projectRoot(): string {
   const packageDir = path.dirname(path.dirname(defaultCliPath()));
   return path.dirname(path.dirname(packageDir));
 }
-
 
 /** The last lines a child printed, without colour codes, for error messages. */
 class RecentLines {

@@ -56,11 +56,14 @@ export async function createEmbedderInWorker(options: EmbedderOptions): Promise<
   let nextId = 1;
 
   const ready = await new Promise<Extract<WorkerReply, { type: 'ready' }>>((resolve, reject) => {
-    worker.once('error', (error) => reject(new EmbeddingModelLoadError(`Поток модели эмбеддингов не запустился: ${error.message}`, error)));
+    worker.once('error', (error) =>
+      reject(new EmbeddingModelLoadError(`Поток модели эмбеддингов не запустился: ${error.message}`, error)),
+    );
     worker.once('message', (reply: WorkerReply) => {
       if (reply.type === 'ready') resolve(reply);
       // The thread's error cannot cross as an object: its message and stack are rebuilt here, for the log.
-      else if (reply.type === 'failed') reject(new EmbeddingModelLoadError(reply.message, Object.assign(new Error(reply.message), { stack: reply.stack })));
+      else if (reply.type === 'failed')
+        reject(new EmbeddingModelLoadError(reply.message, Object.assign(new Error(reply.message), { stack: reply.stack })));
       else reject(new EmbeddingModelLoadError('unexpected reply from the embedding thread', new Error(JSON.stringify(reply))));
     });
   }).catch(async (error: unknown) => {

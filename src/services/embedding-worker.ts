@@ -15,9 +15,16 @@ const setup = (workerData as { setup: WorkerSetup }).setup;
 async function serve(): Promise<void> {
   let embedder: Embedder;
   try {
-    embedder = await createEmbedder({ ...setup.options, logger: createLogger({ level: setup.logLevel as LogLevel, pretty: false }) });
+    embedder = await createEmbedder({
+      ...setup.options,
+      logger: createLogger({ level: setup.logLevel as LogLevel, pretty: false }),
+    });
   } catch (error) {
-    port.postMessage({ type: 'failed', message: (error as Error).message, stack: (error as Error).stack ?? '' } satisfies WorkerReply);
+    port.postMessage({
+      type: 'failed',
+      message: (error as Error).message,
+      stack: (error as Error).stack ?? '',
+    } satisfies WorkerReply);
     return;
   }
   port.postMessage({ type: 'ready', dimension: embedder.dimension, prefixes: embedder.prefixes } satisfies WorkerReply);

@@ -56,8 +56,7 @@ export type Pooling = 'mean' | 'cls';
 
 /** Where a model comes from, decided by the form of EMBEDDING_MODEL. */
 export type ModelSource =
-  | { readonly kind: 'local'; readonly path: string }
-  | { readonly kind: 'hub'; readonly id: string; readonly cacheDir: string };
+  { readonly kind: 'local'; readonly path: string } | { readonly kind: 'hub'; readonly id: string; readonly cacheDir: string };
 
 /** The model could not be loaded: start-up stops with a message an operator can act on. */
 export class EmbeddingModelLoadError extends StartupError {
@@ -154,10 +153,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       error,
     );
   }
-  options.logger.info(
-    { model: options.model, source: from, dimension: embedder.dimension },
-    'embedding model loaded',
-  );
+  options.logger.info({ model: options.model, source: from, dimension: embedder.dimension }, 'embedding model loaded');
   return embedder;
 }
 

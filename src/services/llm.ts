@@ -139,9 +139,17 @@ function toModelError(error: unknown, model: string): ModelUnavailableError {
     return new ModelUnavailableError('timeout', `model ${model} did not answer in time`, { cause: error });
   }
   if (isContextLengthError(error)) {
-    return new ModelUnavailableError('too-long', `model ${model} refused the input as too long: ${error.message}`, { cause: error });
+    return new ModelUnavailableError('too-long', `model ${model} refused the input as too long: ${error.message}`, {
+      cause: error,
+    });
   }
-  if (error instanceof OpenAI.APIError && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 429) {
+  if (
+    error instanceof OpenAI.APIError &&
+    error.status !== undefined &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    error.status !== 429
+  ) {
     return new ModelUnavailableError('rejected', `model ${model} rejected the request (${error.status}): ${error.message}`, {
       cause: error,
     });

@@ -99,7 +99,12 @@ function parseOneLineSources(text: string): AptSource[] {
     if (!match) continue;
     const options = match[1] ?? '';
     const signedBy = /signed-by=(\S+)/.exec(options)?.[1];
-    sources.push({ uri: match[2] ?? '', suite: match[3] ?? '', components: (match[4] ?? '').split(/\s+/).filter(Boolean), signedBy });
+    sources.push({
+      uri: match[2] ?? '',
+      suite: match[3] ?? '',
+      components: (match[4] ?? '').split(/\s+/).filter(Boolean),
+      signedBy,
+    });
   }
   return sources;
 }
@@ -141,7 +146,9 @@ export function donorFor(osRelease: string): Donor | undefined {
 
 /** The main archive among the sources: not security, not -updates/-backports. */
 export function mainArchive(sources: readonly AptSource[]): AptSource | undefined {
-  return sources.find((s) => s.components.includes('main') && !s.suite.includes('-') && !/security/.test(s.uri) && /^https?:/.test(s.uri));
+  return sources.find(
+    (s) => s.components.includes('main') && !s.suite.includes('-') && !/security/.test(s.uri) && /^https?:/.test(s.uri),
+  );
 }
 
 async function readAptSources(aptDir: string): Promise<AptSource[]> {
@@ -176,7 +183,9 @@ export async function fetchNewerGlibc(target: string, options: FetchOptions = {}
   const existing = findNewerGlibc(target, arch);
   if (existing) return existing;
   if (process.platform !== 'linux' || !platforms[arch]) {
-    throw new NewerGlibcUnavailableError(`новую glibc можно скачать только на Linux x86-64 или arm64, а здесь ${process.platform} ${arch}`);
+    throw new NewerGlibcUnavailableError(
+      `новую glibc можно скачать только на Linux x86-64 или arm64, а здесь ${process.platform} ${arch}`,
+    );
   }
   const aptGet = which('apt-get');
   const dpkgDeb = which('dpkg-deb');
@@ -191,7 +200,11 @@ export async function fetchNewerGlibc(target: string, options: FetchOptions = {}
   const work = await mkdtemp(path.join(os.tmpdir(), 'newer-glibc-'));
   try {
     options.progress?.(`скачиваю glibc из ${donor.suite} (${archive.uri}, несколько мегабайт, один раз) в ${target}`);
-    const debs = await downloadPackages(aptGet, work, { uri: archive.uri, suite: donor.suite, keyring: archive.signedBy ?? donor.keyring });
+    const debs = await downloadPackages(aptGet, work, {
+      uri: archive.uri,
+      suite: donor.suite,
+      keyring: archive.signedBy ?? donor.keyring,
+    });
     const partial = `${target}.partial-${process.pid}`;
     await rm(partial, { recursive: true, force: true });
     await mkdir(partial, { recursive: true });
@@ -202,7 +215,7 @@ export async function fetchNewerGlibc(target: string, options: FetchOptions = {}
     // Another process may have finished first: its complete folder is as good as ours.
     await rename(partial, target).catch(async (error: unknown) => {
       await rm(partial, { recursive: true, force: true });
-      if (!(findNewerGlibc(target, arch))) throw error;
+      if (!findNewerGlibc(target, arch)) throw error;
     });
     const ready = findNewerGlibc(target, arch);
     if (!ready) throw new NewerGlibcUnavailableError(`после распаковки в ${target} нет glibc`);
@@ -214,7 +227,11 @@ export async function fetchNewerGlibc(target: string, options: FetchOptions = {}
 }
 
 /** apt-get update and download with a sources list, lists and cache of our own. */
-async function downloadPackages(aptGet: string, work: string, source: { uri: string; suite: string; keyring: string }): Promise<string[]> {
+async function downloadPackages(
+  aptGet: string,
+  work: string,
+  source: { uri: string; suite: string; keyring: string },
+): Promise<string[]> {
   const debsDir = path.join(work, 'debs');
   for (const dir of ['lists/partial', 'cache/archives/partial', 'debs']) await mkdir(path.join(work, dir), { recursive: true });
   const sourcesList = path.join(work, 'sources.list');
@@ -238,7 +255,7 @@ async function downloadPackages(aptGet: string, work: string, source: { uri: str
     await run(aptGet, ['-qq', ...aptOptions, 'update'], { timeout: 180_000 });
     await run(aptGet, ['-qq', ...aptOptions, 'download', 'libc6', 'libstdc++6', 'libgcc-s1'], { cwd: debsDir, timeout: 300_000 });
   } catch (error) {
-    const detail = error instanceof Error ? ((error as { stderr?: string }).stderr?.trim() || error.message) : String(error);
+    const detail = error instanceof Error ? (error as { stderr?: string }).stderr?.trim() || error.message : String(error);
     throw new NewerGlibcUnavailableError(`не удалось скачать пакеты из ${source.uri} (${source.suite}): ${lastLines(detail)}`, {
       cause: error,
     });

@@ -1,7 +1,13 @@
 import type { Database } from '../db/client.js';
 import type { UserId } from '../db/ids.js';
 import { createInvite, type Invite } from '../db/queries/invites.js';
-import { teamResults, userScoreStats, userScoreStatsByScenario, type ScoreStats, type TraineeResults } from '../db/queries/stats.js';
+import {
+  teamResults,
+  userScoreStats,
+  userScoreStatsByScenario,
+  type ScoreStats,
+  type TraineeResults,
+} from '../db/queries/stats.js';
 import type { UserRole } from '../db/queries/users.js';
 
 /** Progress of trainees and the team, and invites: what managers work with. */

@@ -49,7 +49,6 @@ import type { KnowledgeSource } from './knowledge.js';
 import { fitHistoryToBudget } from './token-budget.js';
 import type { TelegramFileId } from '../db/ids.js';
 
-
 export interface TrainingDeps {
   readonly db: Database;
   readonly scenarios: ScenarioCatalog;

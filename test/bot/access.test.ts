@@ -79,14 +79,18 @@ describe('the access gate', () => {
     const inGroup = await anna.sendMessage({ text: 'Всем привет', chat: { id: -100500, type: 'group', title: 'Отдел продаж' } });
 
     expect(inGroup.methods).toEqual(['sendMessage', 'leaveChat']);
-    expect(inGroup.texts[0]).toMatch(/^Тренировки проходят в личном чате с ботом: откройте @\w+ и нажмите «Старт»\. Из группы я выхожу\.$/);
+    expect(inGroup.texts[0]).toMatch(
+      /^Тренировки проходят в личном чате с ботом: откройте @\w+ и нажмите «Старт»\. Из группы я выхожу\.$/,
+    );
     expect(inGroup.callsOf('leaveChat')).toEqual([{ chat_id: -100500 }]);
     expect(bot.services.access.calls).toEqual([]);
   });
 
   it('ignores other bots entirely: no answer, not even a look-up', async () => {
     const bot = createHarness();
-    const fromBot = await bot.user(7777).sendMessage({ text: '/start', from: { id: 7777, is_bot: true, first_name: 'Другой бот' } });
+    const fromBot = await bot
+      .user(7777)
+      .sendMessage({ text: '/start', from: { id: 7777, is_bot: true, first_name: 'Другой бот' } });
 
     expect(fromBot.calls).toEqual([]);
     expect(bot.services.access.calls).toEqual([]);

@@ -28,7 +28,9 @@ describe('a turn of the role-play', () => {
     const { bot, anna } = inTraining();
 
     const first = await anna.send('Добрый день!');
-    expect(first.callsOf('sendMessageDraft')).toEqual([{ chat_id: 7001, draft_id: expect.any(Number) as unknown, text: 'Клиент отвечает на: Добрый день!' }]);
+    expect(first.callsOf('sendMessageDraft')).toEqual([
+      { chat_id: 7001, draft_id: expect.any(Number) as unknown, text: 'Клиент отвечает на: Добрый день!' },
+    ]);
 
     bot.refuseNext('sendMessageDraft', { error_code: 400, description: 'Bad Request: drafts are not allowed in this chat' });
     await anna.send('Удобно говорить?');

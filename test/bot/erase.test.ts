@@ -8,7 +8,6 @@ import { erasableTraineeId, fakeServices } from './fakes.js';
 const admin = 8001;
 const trainee = erasableTraineeId;
 
-
 function world(role: UserRole = 'admin') {
   const services = fakeServices();
   const erasure = services.erase;

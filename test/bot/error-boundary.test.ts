@@ -32,7 +32,12 @@ describe('the error boundary', () => {
     expect(reaction.texts).toEqual(['База данных бота сейчас недоступна. Подождите минуту и отправьте сообщение ещё раз.']);
     expect(bot.errorsCounted).toEqual(['database']);
     expect(problems(bot)).toEqual([
-      expect.objectContaining({ level: ERROR, msg: 'database unavailable longer than the retries wait', updateType: 'message', userId: user.id }),
+      expect.objectContaining({
+        level: ERROR,
+        msg: 'database unavailable longer than the retries wait',
+        updateType: 'message',
+        userId: user.id,
+      }),
     ]);
   });
 
@@ -54,7 +59,13 @@ describe('the error boundary', () => {
 
     expect(reaction.texts).toEqual(['Что-то пошло не так. Попробуйте ещё раз; если повторится — сообщите руководителю.']);
     expect(bot.errorsCounted).toEqual(['other']);
-    expect(problems(bot)).toEqual([expect.objectContaining({ level: ERROR, msg: 'handler failed', err: expect.objectContaining({ message: 'a bug' }) as unknown })]);
+    expect(problems(bot)).toEqual([
+      expect.objectContaining({
+        level: ERROR,
+        msg: 'handler failed',
+        err: expect.objectContaining({ message: 'a bug' }) as unknown,
+      }),
+    ]);
   });
 
   it('tells the trainee the client took too long, and that their message is kept', async () => {
@@ -71,7 +82,9 @@ describe('the error boundary', () => {
     ]);
     // Model failures are counted where they happen, not a second time here.
     expect(bot.errorsCounted).toEqual([]);
-    expect(problems(bot)).toEqual([expect.objectContaining({ level: WARN, msg: "model timeout; the trainee's message is stored" })]);
+    expect(problems(bot)).toEqual([
+      expect.objectContaining({ level: WARN, msg: "model timeout; the trainee's message is stored" }),
+    ]);
   });
 
   it('tells the trainee the AI is unavailable when the model is down', async () => {

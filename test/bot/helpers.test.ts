@@ -52,17 +52,31 @@ describe('callback data', () => {
   });
 
   it('keeps the strings earlier versions sent, so that buttons already in chats still work', () => {
-    expect(actions.map(encodeCallback)).toEqual(['sc:cold-call', 'sd:price-objection:hard', 'switch:yes', 'switch:no', 'invite:0', 'invite:9']);
+    expect(actions.map(encodeCallback)).toEqual([
+      'sc:cold-call',
+      'sd:price-objection:hard',
+      'switch:yes',
+      'switch:no',
+      'invite:0',
+      'invite:9',
+    ]);
   });
 
   it('round-trips any scenario key a scenario file may have', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^[a-z0-9]+(?:-[a-z0-9]+)*$/), fc.constantFrom('easy', 'medium', 'hard' as const), (key, difficulty) => {
-        fc.pre(key.length <= 50);
-        for (const action of [{ type: 'scenario', key }, { type: 'difficulty', key, difficulty }] as const) {
-          expect(decodeCallback(encodeCallback(action))).toEqual(action);
-        }
-      }),
+      fc.property(
+        fc.stringMatching(/^[a-z0-9]+(?:-[a-z0-9]+)*$/),
+        fc.constantFrom('easy', 'medium', 'hard' as const),
+        (key, difficulty) => {
+          fc.pre(key.length <= 50);
+          for (const action of [
+            { type: 'scenario', key },
+            { type: 'difficulty', key, difficulty },
+          ] as const) {
+            expect(decodeCallback(encodeCallback(action))).toEqual(action);
+          }
+        },
+      ),
     );
   });
 

@@ -46,7 +46,12 @@ describe('/hint', () => {
     const reaction = await anna.send('/hint');
 
     expect(reaction.texts).toEqual(['База знаний сейчас недоступна, попробуйте позже.']);
-    expect(bot.logs().filter((line) => line.level === WARN).map((line) => line.msg)).toEqual(['hint: knowledge base unavailable']);
+    expect(
+      bot
+        .logs()
+        .filter((line) => line.level === WARN)
+        .map((line) => line.msg),
+    ).toEqual(['hint: knowledge base unavailable']);
   });
 
   it('says the same when the bot runs without a knowledge base', async () => {

@@ -8,7 +8,13 @@ function trainee() {
   return { bot, user, anna: bot.user(7001) };
 }
 
-function session(id: number, startedAt: string, status: 'active' | 'finished' | 'abandoned', totalScore: number | null, scenarioTitle: string) {
+function session(
+  id: number,
+  startedAt: string,
+  status: 'active' | 'finished' | 'abandoned',
+  totalScore: number | null,
+  scenarioTitle: string,
+) {
   return {
     id: id as SessionId,
     scenarioKey: 'cold-call',
@@ -87,6 +93,8 @@ describe('/stats', () => {
   it('says statistics come after the first scored training', async () => {
     const { anna } = trainee();
 
-    expect((await anna.send('/stats')).texts).toEqual(['Статистика появится после первой оценённой тренировки. Начать: /scenarios']);
+    expect((await anna.send('/stats')).texts).toEqual([
+      'Статистика появится после первой оценённой тренировки. Начать: /scenarios',
+    ]);
   });
 });

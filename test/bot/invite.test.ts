@@ -29,7 +29,9 @@ describe('/invite', () => {
     expect(days.buttons.map((b) => b.text)).toEqual(['1', '7', '30']);
 
     const created = await olga.press('invite:2');
-    expect(team.calls).toEqual([{ method: 'createInvite', args: [{ createdBy: user.id, role: 'trainee', maxUses: 5, days: 30 }] }]);
+    expect(team.calls).toEqual([
+      { method: 'createInvite', args: [{ createdBy: user.id, role: 'trainee', maxUses: 5, days: 30 }] },
+    ]);
     expect(created.texts).toEqual([
       'Приглашение готово: до 5 чел., действует до 31.01.2030, 12:00.\n' +
         'Отправьте эту ссылку сотрудникам:\n' +
@@ -50,7 +52,9 @@ describe('/invite', () => {
     ]);
 
     await olga.press('invite:1');
-    expect(team.calls.map((call) => call.args[0])).toEqual([{ createdBy: expect.any(Number) as unknown, role: 'manager', maxUses: 1, days: 7 }]);
+    expect(team.calls.map((call) => call.args[0])).toEqual([
+      { createdBy: expect.any(Number) as unknown, role: 'manager', maxUses: 1, days: 7 },
+    ]);
   });
 
   it('warns when the bot does not admit by invites yet', async () => {

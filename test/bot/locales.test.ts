@@ -10,7 +10,11 @@ function keysOf(locale: string): Set<string> {
   const files = [path.join(localesDir, `${locale}.ftl`)];
   const folder = path.join(localesDir, locale);
   if (statSync(folder, { throwIfNoEntry: false })?.isDirectory()) {
-    files.push(...readdirSync(folder).filter((name) => name.endsWith('.ftl')).map((name) => path.join(folder, name)));
+    files.push(
+      ...readdirSync(folder)
+        .filter((name) => name.endsWith('.ftl'))
+        .map((name) => path.join(folder, name)),
+    );
   }
   const keys = new Set<string>();
   for (const file of files) {

@@ -102,7 +102,9 @@ describe('choosing a scenario while another training runs', () => {
     const turn = await anna.send('Продолжим разговор');
 
     expect(turn.texts).toEqual(['Клиент отвечает на: Продолжим разговор']);
-    expect(training.callsOf('playTurn')).toEqual([[{ userId: user.id, text: 'Продолжим разговор', telegramMessageId: expect.any(Number) as unknown }]]);
+    expect(training.callsOf('playTurn')).toEqual([
+      [{ userId: user.id, text: 'Продолжим разговор', telegramMessageId: expect.any(Number) as unknown }],
+    ]);
     // The question is no longer open: its buttons are outdated, and nothing is abandoned.
     expect((await anna.press('switch:yes')).callbackAnswers).toEqual([menuOutdated]);
     expect(training.activeOf(user.id)?.scenario.key).toBe('cold-call');

@@ -7,8 +7,28 @@ describe('/team', () => {
     const bot = createHarness();
     bot.services.access.allow(7002, { role: 'manager' });
     bot.services.team.results = [
-      { userId: 1 as UserId, telegramId: 7001 as TelegramId, firstName: 'Анна', lastName: 'Смирнова', username: null, count: 3, average: 71, best: 90, last: 64 },
-      { userId: 3 as UserId, telegramId: 7003 as TelegramId, firstName: null, lastName: null, username: 'petr', count: 1, average: 40, best: 40, last: 40 },
+      {
+        userId: 1 as UserId,
+        telegramId: 7001 as TelegramId,
+        firstName: 'Анна',
+        lastName: 'Смирнова',
+        username: null,
+        count: 3,
+        average: 71,
+        best: 90,
+        last: 64,
+      },
+      {
+        userId: 3 as UserId,
+        telegramId: 7003 as TelegramId,
+        firstName: null,
+        lastName: null,
+        username: 'petr',
+        count: 1,
+        average: 40,
+        best: 40,
+        last: 40,
+      },
     ];
 
     const reaction = await bot.user(7002).send('/team');
@@ -25,7 +45,13 @@ describe('/team', () => {
   it('isolates each name, so a right-to-left override in one cannot reverse the rest of its line', async () => {
     const bot = createHarness();
     bot.services.access.allow(7002, { role: 'manager' });
-    const hostile = { userId: 4 as UserId, telegramId: 7004 as TelegramId, firstName: '\u202eЗвоните', lastName: '\u2069\u202d', username: null };
+    const hostile = {
+      userId: 4 as UserId,
+      telegramId: 7004 as TelegramId,
+      firstName: '\u202eЗвоните',
+      lastName: '\u2069\u202d',
+      username: null,
+    };
     bot.services.team.results = [{ ...hostile, count: 2, average: 55, best: 60, last: 50 }];
 
     const reaction = await bot.user(7002).send('/team');

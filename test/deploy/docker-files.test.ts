@@ -22,11 +22,24 @@ const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
 
 /** The paths (relative to the repository) a shell pattern with `*` inside segments names. */
 function expandGlob(pattern: string): string[] {
-  return pattern.split('/').reduce<string[]>((paths, segment) => {
-    if (!segment.includes('*')) return paths.map((p) => (p ? `${p}/${segment}` : segment)).filter((p) => existsSync(path.join(root, p)));
-    const matcher = new RegExp(`^${segment.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-    return paths.flatMap((p) => readdirSync(path.join(root, p)).filter((name) => matcher.test(name)).map((name) => (p ? `${p}/${name}` : name)));
-  }, ['']);
+  return pattern.split('/').reduce<string[]>(
+    (paths, segment) => {
+      if (!segment.includes('*'))
+        return paths.map((p) => (p ? `${p}/${segment}` : segment)).filter((p) => existsSync(path.join(root, p)));
+      const matcher = new RegExp(
+        `^${segment
+          .split('*')
+          .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      );
+      return paths.flatMap((p) =>
+        readdirSync(path.join(root, p))
+          .filter((name) => matcher.test(name))
+          .map((name) => (p ? `${p}/${name}` : name)),
+      );
+    },
+    [''],
+  );
 }
 
 // ---- the Dockerfile, as Docker reads it -------------------------------------------------------
@@ -83,7 +96,9 @@ const finalStage = stages.length - 1;
 const inStage = (stage: number, keyword: string) => dockerfile.filter((i) => i.stage === stage && i.keyword === keyword);
 const globalArgs = new Map(dockerfile.filter((i) => i.stage === -1 && i.keyword === 'ARG').flatMap((i) => [...assignments(i)]));
 const resolveImage = (from: Instruction) =>
-  from.args.split(/\s+/)[0]!.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => globalArgs.get((a ?? b)!) ?? '');
+  from.args
+    .split(/\s+/)[0]!
+    .replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => globalArgs.get((a ?? b)!) ?? '');
 const finalEnv = new Map(inStage(finalStage, 'ENV').flatMap((i) => [...assignments(i)]));
 
 /**
@@ -173,7 +188,8 @@ interface Mount {
 
 function mountsOf(svc: ComposeService): Mount[] {
   return (svc.volumes ?? []).map((volume) => {
-    if (typeof volume !== 'string') return { source: volume.source ?? '', target: volume.target, readOnly: volume.read_only === true };
+    if (typeof volume !== 'string')
+      return { source: volume.source ?? '', target: volume.target, readOnly: volume.read_only === true };
     const [source, target, mode] = volume.split(':');
     return { source: source!, target: target!, readOnly: (mode ?? '').split(',').includes('ro') };
   });
@@ -211,7 +227,15 @@ function containerEnv(dotenv: Readonly<Record<string, string>>): Record<string, 
 }
 
 /** What the bot fixes in the container; everything else passes through from .env untouched. */
-const FIXED_BY_COMPOSE = ['CHROMA_URL', 'DATABASE_URL', 'DATA_DIR', 'HEALTH_PORT', 'KNOWLEDGE_BASE_DIR', 'MODELS_DIR', 'SCENARIOS_DIR'];
+const FIXED_BY_COMPOSE = [
+  'CHROMA_URL',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'HEALTH_PORT',
+  'KNOWLEDGE_BASE_DIR',
+  'MODELS_DIR',
+  'SCENARIOS_DIR',
+];
 
 // ---- running health checks -------------------------------------------------------------------
 
@@ -268,7 +292,10 @@ describe('the Dockerfile', () => {
   });
 
   it('prunes only what exists and what the bot never loads from node_modules, per CPU', () => {
-    for (const [arch, kept] of [['amd64', 'x64'], ['arm64', 'arm64']] as const) {
+    for (const [arch, kept] of [
+      ['amd64', 'x64'],
+      ['arm64', 'arm64'],
+    ] as const) {
       const pruned = prunedFor(arch);
       expect(pruned.length, arch).toBeGreaterThan(0);
       const removed = pruned.flatMap((pattern) => {
@@ -279,7 +306,10 @@ describe('the Dockerfile', () => {
       // What stays: this CPU's Linux binary of onnxruntime-node, and a Node build of transformers.js that needs nothing pruned.
       const binding = expandGlob(`node_modules/onnxruntime-node/bin/napi-v*/linux/${kept}/onnxruntime_binding.node`);
       expect(binding.length, arch).toBeGreaterThan(0);
-      expect(binding.filter((file) => removed.some((gone) => file.startsWith(`${gone}/`))), arch).toEqual([]);
+      expect(
+        binding.filter((file) => removed.some((gone) => file.startsWith(`${gone}/`))),
+        arch,
+      ).toEqual([]);
       const transformers = read('node_modules/@huggingface/transformers/dist/transformers.node.mjs');
       const loaded = [...transformers.matchAll(/(?:from |require\w*\(|import\()\s*["']([^"'.][^"']*)["']/g)].map((m) => m[1]!);
       for (const pattern of pruned) {
@@ -316,7 +346,10 @@ describe('the Dockerfile', () => {
     const copies = inStage(finalStage, 'COPY').map((i) => i.args);
     expect(copies.some((c) => /--from=\w+\s+\/app\/dist\s+\.\/dist/.test(c))).toBe(true);
     for (const folder of ['drizzle', 'scenarios', 'knowledge_base']) {
-      expect(copies.some((c) => new RegExp(`^${folder}\\s+\\./${folder}$`).test(c)), folder).toBe(true);
+      expect(
+        copies.some((c) => new RegExp(`^${folder}\\s+\\./${folder}$`).test(c)),
+        folder,
+      ).toBe(true);
     }
     expect(copies.some((c) => /package\.json\s+package-lock\.json/.test(c))).toBe(true);
     // dist/db/client.js finds the migrations at ../../drizzle: /app/drizzle next to /app/dist.
@@ -330,7 +363,10 @@ describe('the Dockerfile', () => {
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#') && !line.startsWith('!'));
     for (const copy of dockerfile.filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'))) {
-      const sources = copy.args.replace(/--\S+\s+/g, '').split(/\s+/).slice(0, -1);
+      const sources = copy.args
+        .replace(/--\S+\s+/g, '')
+        .split(/\s+/)
+        .slice(0, -1);
       for (const source of sources) {
         expect(existsSync(path.join(root, source)), source).toBe(true);
         expect(ignored, `${source} is in .dockerignore`).not.toContain(source.split('/')[0]);
@@ -339,7 +375,9 @@ describe('the Dockerfile', () => {
   });
 
   it('keeps dependencies, data, secrets and local state out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').map((line) => line.trim());
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim());
     for (const entry of ['node_modules', 'data', '.env', '.git', 'dist', 'coverage', '.cache', 'secrets']) {
       expect(ignored, entry).toContain(entry);
     }
@@ -364,7 +402,9 @@ describe('the Dockerfile', () => {
     expect(download?.args).toMatch(/PRELOAD_MODEL/);
     expect(download?.args).toContain('"$EMBEDDING_MODEL"');
     // The downloader comes alone from the build stage, before the code: a code change keeps the model layer.
-    const copyDownloader = inStage(finalStage, 'COPY').find((i) => /^--from=build \/app\/dist\/cli\/download-model\.js /.test(i.args));
+    const copyDownloader = inStage(finalStage, 'COPY').find((i) =>
+      /^--from=build \/app\/dist\/cli\/download-model\.js /.test(i.args),
+    );
     const copyCode = inStage(finalStage, 'COPY').find((i) => /^--from=build \/app\/dist \.\/dist$/.test(i.args));
     expect(copyDownloader && copyCode).toBeTruthy();
     expect(dockerfile.indexOf(copyDownloader!)).toBeLessThan(dockerfile.indexOf(download!));
@@ -391,8 +431,10 @@ describe('the Dockerfile', () => {
     expect(dockerfile.indexOf(install!)).toBeLessThan(firstUser);
   });
 
-  it('fetches the embedded Chroma\'s newer glibc at build time, as root, before dependencies and code', () => {
-    const fetch = inStage(finalStage, 'RUN').find((i) => /\bnode dist\/cli\/fetch-chroma-glibc\.js \/app\/\.cache\/glibc$/.test(i.args));
+  it("fetches the embedded Chroma's newer glibc at build time, as root, before dependencies and code", () => {
+    const fetch = inStage(finalStage, 'RUN').find((i) =>
+      /\bnode dist\/cli\/fetch-chroma-glibc\.js \/app\/\.cache\/glibc$/.test(i.args),
+    );
     expect(fetch, 'RUN node dist/cli/fetch-chroma-glibc.js /app/.cache/glibc').toBeDefined();
     const at = dockerfile.indexOf(fetch!);
     const firstUser = dockerfile.findIndex((i) => i.stage === finalStage && i.keyword === 'USER');
@@ -406,7 +448,9 @@ describe('the Dockerfile', () => {
       .filter((i) => dockerfile.indexOf(i) < at && i.args.startsWith('--from=build'))
       .map((i) => i.args.split(/\s+/)[1]!);
     expect(copied.sort()).toEqual(['/app/dist/cli/fetch-chroma-glibc.js', '/app/dist/services/newer-glibc.js']);
-    expect(importsOf('src/cli/fetch-chroma-glibc.ts').filter((name) => !name.startsWith('node:'))).toEqual(['../services/newer-glibc.js']);
+    expect(importsOf('src/cli/fetch-chroma-glibc.ts').filter((name) => !name.startsWith('node:'))).toEqual([
+      '../services/newer-glibc.js',
+    ]);
     expect(importsOf('src/services/newer-glibc.ts').filter((name) => !name.startsWith('node:'))).toEqual([]);
     // Where the bot looks first: <project>/.cache/glibc, the project being /app in the image.
     expect(read('src/services/chroma-server.ts')).toContain("path.join(projectRoot(), '.cache', 'glibc')");
@@ -415,7 +459,16 @@ describe('the Dockerfile', () => {
   it('runs built JavaScript only: no sources, no tsx, no npm at run time', () => {
     const copies = inStage(finalStage, 'COPY').map((i) => i.args);
     for (const source of ['src', 'scripts', 'tsconfig.json', 'tsconfig.build.json']) {
-      expect(copies.some((c) => c.replace(/--\S+\s+/g, '').split(/\s+/).slice(0, -1).includes(source)), source).toBe(false);
+      expect(
+        copies.some((c) =>
+          c
+            .replace(/--\S+\s+/g, '')
+            .split(/\s+/)
+            .slice(0, -1)
+            .includes(source),
+        ),
+        source,
+      ).toBe(false);
     }
     for (const instruction of inStage(finalStage, 'RUN').concat(inStage(finalStage, 'CMD'), inStage(finalStage, 'HEALTHCHECK'))) {
       expect(instruction.args, instruction.args.slice(0, 60)).not.toMatch(/\btsx\b|npm run|\bnpx\b/);

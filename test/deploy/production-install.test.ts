@@ -19,7 +19,9 @@ const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
-const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockedPackage> };
+const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, LockedPackage>;
+};
 
 /** Every package `npm ci --omit=dev` installs, by name (nested copies included). */
 const productionPackages = new Map(
@@ -30,7 +32,17 @@ const productionPackages = new Map(
 
 describe('a production install', () => {
   it('leaves out every development-only package: compilers, test tools, tsx, the pretty log printer', () => {
-    const developmentOnly = ['typescript', 'vitest', 'tsx', 'esbuild', 'eslint', 'prettier', 'pino-pretty', 'drizzle-kit', 'fast-check'];
+    const developmentOnly = [
+      'typescript',
+      'vitest',
+      'tsx',
+      'esbuild',
+      'eslint',
+      'prettier',
+      'pino-pretty',
+      'drizzle-kit',
+      'fast-check',
+    ];
     for (const name of [...developmentOnly, ...Object.keys(manifest.devDependencies)]) {
       expect(productionPackages.has(name), `${name} is installed in production`).toBe(false);
     }
@@ -74,7 +86,11 @@ function sourceFiles(dir: string): string[] {
 /** Package names of value imports (type-only imports vanish from the built JavaScript). */
 function runtimeImports(source: string): string[] {
   const names: string[] = [];
-  const patterns = [/^import\s+(?!type\s)[^'"]*?from\s+'([^'.][^']*)'/gm, /^import\s+'([^'.][^']*)'/gm, /import\(\s*'([^'.][^']*)'\s*\)/g];
+  const patterns = [
+    /^import\s+(?!type\s)[^'"]*?from\s+'([^'.][^']*)'/gm,
+    /^import\s+'([^'.][^']*)'/gm,
+    /import\(\s*'([^'.][^']*)'\s*\)/g,
+  ];
   for (const pattern of patterns) {
     for (const match of source.matchAll(pattern)) {
       const specifier = match[1] ?? '';

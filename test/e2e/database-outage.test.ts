@@ -121,8 +121,16 @@ describe('a PostgreSQL connection cut while the bot works', () => {
     const user = newTrainee();
     await withCut(testCase, user, () => startScenario(user));
     await turn(user, `Первая реплика после сбоя у ${user.id}`);
-    expect(await count(world.database, `select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.telegram_id = ${user.id}`)).toBe(1);
-    expect(await clientLinesOf(user)).toEqual(['Да, слушаю. Кто это?', `Клиент отвечает на: Первая реплика после сбоя у ${user.id}`]);
+    expect(
+      await count(
+        world.database,
+        `select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.telegram_id = ${user.id}`,
+      ),
+    ).toBe(1);
+    expect(await clientLinesOf(user)).toEqual([
+      'Да, слушаю. Кто это?',
+      `Клиент отвечает на: Первая реплика после сбоя у ${user.id}`,
+    ]);
     expect(user.messages().filter((m) => m.text === 'Да, слушаю. Кто это?')).toHaveLength(1);
   });
 
@@ -166,29 +174,32 @@ describe('a PostgreSQL connection cut while the bot works', () => {
     expect(user.messages().filter(isScore)).toHaveLength(1);
   });
 
-  it.each(switchCases)('switching scenario, %s (cut %s): the old session abandoned and said so, the new one started', async (...testCase) => {
-    const user = newTrainee();
-    await startScenario(user);
-    user.sendText('/scenarios');
-    await user.waitForMessage((m) => m.reply_markup !== undefined && /сценари/i.test(m.text));
-    user.pressButton('sc:upsell');
-    await user.waitForMessage((m) => m.text.includes('уровень сложности'));
-    await withCut(testCase, user, async () => {
-      user.pressButton('sd:upsell:easy');
-      await user.waitForMessage((m) => m.text.includes('Прервать её'));
-      user.pressButton('switch:yes');
-      await user.waitForMessage((m) => m.text.includes('прервана'), 20_000);
-      await user.waitForMessage((m) => m.text.includes('«Расширение тарифа»') && m.text.includes('началась'), 20_000);
-    });
-    const statuses = await world.database.db.execute<{ scenario_key: string; status: string }>(
-      `select scenario_key, status from sessions s join users u on u.id = s.user_id where u.telegram_id = ${user.id} order by s.id`,
-    );
-    expect(statuses.map((r) => [r.scenario_key, r.status])).toEqual([
-      ['cold-call', 'abandoned'],
-      ['upsell', 'active'],
-    ]);
-    expect(user.messages().filter((m) => m.text.includes('прервана'))).toHaveLength(1);
-  });
+  it.each(switchCases)(
+    'switching scenario, %s (cut %s): the old session abandoned and said so, the new one started',
+    async (...testCase) => {
+      const user = newTrainee();
+      await startScenario(user);
+      user.sendText('/scenarios');
+      await user.waitForMessage((m) => m.reply_markup !== undefined && /сценари/i.test(m.text));
+      user.pressButton('sc:upsell');
+      await user.waitForMessage((m) => m.text.includes('уровень сложности'));
+      await withCut(testCase, user, async () => {
+        user.pressButton('sd:upsell:easy');
+        await user.waitForMessage((m) => m.text.includes('Прервать её'));
+        user.pressButton('switch:yes');
+        await user.waitForMessage((m) => m.text.includes('прервана'), 20_000);
+        await user.waitForMessage((m) => m.text.includes('«Расширение тарифа»') && m.text.includes('началась'), 20_000);
+      });
+      const statuses = await world.database.db.execute<{ scenario_key: string; status: string }>(
+        `select scenario_key, status from sessions s join users u on u.id = s.user_id where u.telegram_id = ${user.id} order by s.id`,
+      );
+      expect(statuses.map((r) => [r.scenario_key, r.status])).toEqual([
+        ['cold-call', 'abandoned'],
+        ['upsell', 'active'],
+      ]);
+      expect(user.messages().filter((m) => m.text.includes('прервана'))).toHaveLength(1);
+    },
+  );
 
   it('every trainee text stored exactly once, every finished session one evaluation', async () => {
     expect(nextTrainee).toBe(caseCount);

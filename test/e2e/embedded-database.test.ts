@@ -32,8 +32,7 @@ afterAll(async () => {
 
 describe('without DATABASE_URL', () => {
   it('starts an embedded PostgreSQL under DATA_DIR, migrates once, and leaves no server behind on SIGTERM', async () => {
-    const env = { ...knowledge.env,
-      OPENAI_API_KEY: openai.apiKey, OPENAI_BASE_URL: openai.baseUrl, DATA_DIR: dataDir };
+    const env = { ...knowledge.env, OPENAI_API_KEY: openai.apiKey, OPENAI_BASE_URL: openai.baseUrl, DATA_DIR: dataDir };
     const first = await startBotProcess(telegram, { env });
     expect(postgresProcessesFor(dataDir).length).toBeGreaterThan(0);
     expect(await first.stop('SIGTERM')).toBe(0);
@@ -46,8 +45,7 @@ describe('without DATABASE_URL', () => {
   });
 
   it('refuses clearly when a stale embedded server still holds the data directory', async () => {
-    const env = { ...knowledge.env,
-      OPENAI_API_KEY: openai.apiKey, OPENAI_BASE_URL: openai.baseUrl, DATA_DIR: dataDir };
+    const env = { ...knowledge.env, OPENAI_API_KEY: openai.apiKey, OPENAI_BASE_URL: openai.baseUrl, DATA_DIR: dataDir };
     const running = await startBotProcess(telegram, { env });
     await running.stop('SIGKILL');
     const stale = postgresProcessesFor(dataDir);

@@ -69,7 +69,10 @@ describe('the knowledge base in the dialogue', () => {
     user.sendText('Тариф «Старт» — 600 ₽ при оплате за год');
     await user.waitForMessage((m) => m.text.startsWith('Клиент отвечает на: Тариф'));
     expect(textOf(openai.requests.at(-1)!.messages[0]!.content)).toContain('<knowledge_base>');
-    const warnings = world.bot.output().split('\n').filter((line) => line.includes('"level":40') && /chroma|knowledge/i.test(line));
+    const warnings = world.bot
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"level":40') && /chroma|knowledge/i.test(line));
     expect(warnings.length).toBeGreaterThanOrEqual(1);
     expect(warnings.length).toBeLessThanOrEqual(2);
   });

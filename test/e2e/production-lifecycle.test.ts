@@ -84,10 +84,12 @@ describe('the production build', () => {
     user.sendText('Реплика во время остановки');
     await telegram.waitUntil(() => (openai.requests.length > requests ? true : undefined));
     const exit = running.stop('SIGTERM');
-    const reply = await user.waitForMessage((m) => m.text.startsWith('Ответ, который')).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n--- bot output ---\n${running.output().slice(-3000)}`);
-    });
-    expect(reply.text, running.output()).toBe("Ответ, который дописывался во время остановки");
+    const reply = await user
+      .waitForMessage((m) => m.text.startsWith('Ответ, который'))
+      .catch((error: unknown) => {
+        throw new Error(`${String(error)}\n--- bot output ---\n${running.output().slice(-3000)}`);
+      });
+    expect(reply.text, running.output()).toBe('Ответ, который дописывался во время остановки');
     expect(await exit).toBe(0);
     expect(running.output()).toContain('"part":"telegram polling"');
   });

@@ -37,7 +37,9 @@ describe('a trainee', () => {
     const welcome = await user.waitForMessage((m) => m.text.includes('Анна'));
     expect(welcome.text).toContain('тренажёр');
     const menu = await user.waitForMessage((m) => m.reply_markup !== undefined);
-    const buttons = (menu.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat();
+    const buttons = (
+      menu.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }
+    ).inline_keyboard.flat();
     expect(buttons.map((b) => b.text)).toContain('Холодный звонок');
     expect(buttons).toHaveLength(5);
 
@@ -48,7 +50,11 @@ describe('a trainee', () => {
     const opening = await user.waitForNextMessage();
     expect(opening.text.length).toBeGreaterThan(5);
 
-    for (const line of ['Добрый день! Меня зовут Анна, компания «ОблакоСделка».', 'Сколько у вас салонов?', 'Давайте покажу демо в четверг?']) {
+    for (const line of [
+      'Добрый день! Меня зовут Анна, компания «ОблакоСделка».',
+      'Сколько у вас салонов?',
+      'Давайте покажу демо в четверг?',
+    ]) {
       user.sendText(line);
       const reply = await user.waitForMessage((m) => m.text.startsWith('Клиент отвечает'));
       expect(reply.text).toBe(`Клиент отвечает на: ${line}`);

@@ -42,7 +42,8 @@ describe('a database with fewer free connections than the pool', () => {
     recordCase(context, {
       area: 'operator',
       case: 'fewer free connections than the pool',
-      action: 'the bot connects as a role PostgreSQL grants 3 connections (its pool wants 10); 20 trainees start a scenario and send a text at once',
+      action:
+        'the bot connects as a role PostgreSQL grants 3 connections (its pool wants 10); 20 trainees start a scenario and send a text at once',
       traineeSaw: 'the client’s answers, a little later; no error',
       checked: 'every text stored once and answered; 20 sessions; no apology',
     });
@@ -57,7 +58,12 @@ describe('a database with fewer free connections than the pool', () => {
     );
     recordFigures(context, { 'seconds for all 20': ((performance.now() - started) / 1000).toFixed(1) });
     for (const user of users) expect(user.messages().filter((m) => errorApology.test(m.text))).toEqual([]);
-    expect(await count(world.database, "select count(*)::int as n from messages where role = 'user' and content like 'Добрый день, это реплика номер %'")).toBe(20);
+    expect(
+      await count(
+        world.database,
+        "select count(*)::int as n from messages where role = 'user' and content like 'Добрый день, это реплика номер %'",
+      ),
+    ).toBe(20);
     expect(await count(world.database, "select count(*)::int as n from sessions where status = 'active'")).toBe(20);
   });
 });

@@ -89,7 +89,13 @@ async function trainAndFinish(user: FakeUser): Promise<void> {
 
 describe('erasing a person', () => {
   it('an admin erases a trainee with /erase: nothing is left in PostgreSQL or the sheet, and the trainee starts afresh', async (context) => {
-    recordCase(context, { area: 'privacy', case: "/erase by an admin", action: "a trainee trains and finishes (sheet row); the admin sends /erase <id> and confirms", traineeSaw: "the admin: what was removed; the trainee: a fresh start", checked: "no row in PostgreSQL or the sheet; the next message gets no error" });
+    recordCase(context, {
+      area: 'privacy',
+      case: '/erase by an admin',
+      action: 'a trainee trains and finishes (sheet row); the admin sends /erase <id> and confirms',
+      traineeSaw: 'the admin: what was removed; the trainee: a fresh start',
+      checked: 'no row in PostgreSQL or the sheet; the next message gets no error',
+    });
     const trainee = telegram.user(anna, { firstName: 'Анна', username: 'anna_erased' });
     await trainAndFinish(trainee);
     await telegram.waitUntil(
@@ -121,7 +127,13 @@ describe('erasing a person', () => {
   });
 
   it('npm run user:erase, beside the running bot, erases a trainee mid-dialogue; the bot forgets him at once', async (context) => {
-    recordCase(context, { area: 'privacy', case: "npm run user:erase beside the bot", action: "the CLI erases a trainee in the middle of a dialogue while the bot runs", traineeSaw: "the ordinary answer, never «Что-то пошло не так»", checked: "the bot’s caches forgot the person at once" });
+    recordCase(context, {
+      area: 'privacy',
+      case: 'npm run user:erase beside the bot',
+      action: 'the CLI erases a trainee in the middle of a dialogue while the bot runs',
+      traineeSaw: 'the ordinary answer, never «Что-то пошло не так»',
+      checked: 'the bot’s caches forgot the person at once',
+    });
     const trainee = telegram.user(boris, { firstName: 'Борис', username: 'boris_cut' });
     await startScenario(trainee);
     trainee.sendText('Добрый день! Удобно говорить?');
@@ -146,7 +158,13 @@ describe('erasing a person', () => {
   });
 
   it('in invite mode, an erased newcomer gets the ordinary answer to someone without an invite', async (context) => {
-    recordCase(context, { area: 'privacy', case: "an erased invitee", action: "in invite mode a person who joined by invite is erased and writes again", traineeSaw: "«Тренажёр работает по приглашениям…»", checked: "no error; not registered again" });
+    recordCase(context, {
+      area: 'privacy',
+      case: 'an erased invitee',
+      action: 'in invite mode a person who joined by invite is erased and writes again',
+      traineeSaw: '«Тренажёр работает по приглашениям…»',
+      checked: 'no error; not registered again',
+    });
     await world.restartBot('SIGTERM', { ACCESS_MODE: 'invite' });
     const olga = telegram.user(admin, { firstName: 'Ольга' });
     olga.markSeen();

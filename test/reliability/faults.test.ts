@@ -93,7 +93,11 @@ describe('faults, end to end', () => {
     });
     const user = world.telegram.user(trainees[1]!);
     await startScenario(user);
-    world.telegram.failNext('sendMessage', { error_code: 429, description: 'Too Many Requests: retry after 1', retry_after: 1 }, 2);
+    world.telegram.failNext(
+      'sendMessage',
+      { error_code: 429, description: 'Too Many Requests: retry after 1', retry_after: 1 },
+      2,
+    );
     const started = Date.now();
     say(user, 'Реплика при 429');
     await user.waitForMessage(answered('Реплика при 429'), 20_000);
@@ -151,7 +155,9 @@ describe('faults, end to end', () => {
     });
     const users = trainees.slice(2).map((id) => world.telegram.user(id));
     await Promise.all(users.map((user) => startScenario(user)));
-    world.openai.respondWith((request) => (isJudgeRequest(request) ? 'x' : { content: `Клиент отвечает на: ${lastTraineeLine(request)}`, delayMs: 200 }));
+    world.openai.respondWith((request) =>
+      isJudgeRequest(request) ? 'x' : { content: `Клиент отвечает на: ${lastTraineeLine(request)}`, delayMs: 200 },
+    );
     const started = Date.now();
     const latencies: number[] = [];
     let talking = true;

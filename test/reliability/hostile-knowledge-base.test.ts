@@ -37,9 +37,11 @@ describe('hostile documents in the knowledge base', () => {
     recordCase(context, {
       area: 'hostile input',
       case: 'hostile documents in the knowledge base',
-      action: 'the bot starts with a 350 KB DOCX and a 300 KB PDF that inflate to 100 MB each, a 50 MB text file and a page with a 1.5 MB pasted base64 screenshot beside the sample documents',
+      action:
+        'the bot starts with a 350 KB DOCX and a 300 KB PDF that inflate to 100 MB each, a 50 MB text file and a page with a 1.5 MB pasted base64 screenshot beside the sample documents',
       traineeSaw: 'nothing unusual: the bot polls at once and answers',
-      checked: 'polling starts before indexing ends; each hostile file named as skipped with its reason; the bot stays up; peak memory',
+      checked:
+        'polling starts before indexing ends; each hostile file named as skipped with its reason; the bot stays up; peak memory',
     });
     const output = world.bot.output();
     const lines = output.split('\n');

@@ -16,8 +16,17 @@ afterAll(async () => {
 });
 
 async function singleUseInvite() {
-  const manager = await getOrCreateUser(world.database.db, { telegramId: asTelegramId(8100), firstName: 'Руководитель' }, 'manager');
-  return createInvite(world.database.db, { createdBy: manager.id, role: 'trainee', maxUses: 1, expiresAt: new Date(Date.now() + 3_600_000) });
+  const manager = await getOrCreateUser(
+    world.database.db,
+    { telegramId: asTelegramId(8100), firstName: 'Руководитель' },
+    'manager',
+  );
+  return createInvite(world.database.db, {
+    createdBy: manager.id,
+    role: 'trainee',
+    maxUses: 1,
+    expiresAt: new Date(Date.now() + 3_600_000),
+  });
 }
 
 describe('a stranger with an invite link', () => {
@@ -54,6 +63,8 @@ describe('a stranger with an invite link', () => {
     for (const racer of racers) racer.sendText(`/start ${invite.code}`);
     await Promise.all(racers.map((racer) => racer.waitForNextMessage()));
     expect(await count(world.database, 'select count(*)::int as n from users where telegram_id between 8300 and 8319')).toBe(1);
-    expect(await count(world.database, `select count(*)::int as n from invite_redemptions where code = '${invite.code}'`)).toBe(1);
+    expect(await count(world.database, `select count(*)::int as n from invite_redemptions where code = '${invite.code}'`)).toBe(
+      1,
+    );
   });
 });

@@ -92,7 +92,9 @@ class ChatWatcher {
   /** The first message of the chat not yet returned; rejects after `timeoutMs`. */
   nextMessage(user: FakeUser, timeoutMs: number): Promise<BotMessage> {
     this.timer ??= setInterval(() => this.check(), 20);
-    return new Promise((resolve, reject) => this.waiting.set(user.id, { user, timeoutMs, deadline: Date.now() + timeoutMs, resolve, reject }));
+    return new Promise((resolve, reject) =>
+      this.waiting.set(user.id, { user, timeoutMs, deadline: Date.now() + timeoutMs, resolve, reject }),
+    );
   }
 
   close(): void {
@@ -140,7 +142,11 @@ async function playDialogue(trainee: Trainee, turns: number, watcher: ChatWatche
 }
 
 /** Runs `work` on every item, at most `limit` at a time; never rejects. */
-async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<PromiseSettledResult<void>[]> {
   const results: PromiseSettledResult<void>[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -167,7 +173,10 @@ function failuresOf(trainees: readonly Trainee[], results: readonly PromiseSettl
  * order; or a live draft (a reply as it streams) that carries another trainee's marker.
  */
 function dialogueProblems(trainee: Trainee, turns: number): string[] {
-  const texts = trainee.user.messages({ includeDeleted: true }).slice(trainee.dialogueStart).map((m) => m.visibleText);
+  const texts = trainee.user
+    .messages({ includeDeleted: true })
+    .slice(trainee.dialogueStart)
+    .map((m) => m.visibleText);
   const problems: string[] = [];
   for (const draft of trainee.user.drafts()) {
     const owner = MARKER.exec(draft.visibleText)?.[1];
@@ -196,7 +205,10 @@ function replyArrivals(telegram: TelegramFake): Map<string, number> {
 }
 
 /** Send → reply arrives, for every answered turn. */
-function replyLatencies(trainees: readonly Trainee[], arrivals: ReadonlyMap<string, number>): { latencies: number[]; lastArrival: number } {
+function replyLatencies(
+  trainees: readonly Trainee[],
+  arrivals: ReadonlyMap<string, number>,
+): { latencies: number[]; lastArrival: number } {
   const latencies: number[] = [];
   let lastArrival = 0;
   for (const trainee of trainees) {
@@ -291,7 +303,12 @@ interface LoadRun {
   readonly turnsMs: number;
   readonly latencies: readonly number[];
   /** After the warm-up; at the end of the menu starts (opens the turns' event-loop window); at the end of the turns; once memory was released. */
-  readonly bot: { readonly before: BotFigures; readonly afterStarts: BotFigures; readonly atEnd: BotFigures; readonly after: BotFigures };
+  readonly bot: {
+    readonly before: BotFigures;
+    readonly afterStarts: BotFigures;
+    readonly atEnd: BotFigures;
+    readonly after: BotFigures;
+  };
   /** From the end of the turns until RSS was back within the limit (or the wait ran out), ms. */
   readonly releasedAfterMs: number;
   /** CPU this test process (the Telegram and model stand-ins) spent during the turns, seconds. */
@@ -305,7 +322,12 @@ describe('load', () => {
   const watcher = new ChatWatcher();
 
   const traineesOf = (w: World, ids: readonly number[]): Trainee[] =>
-    ids.map((id) => ({ id, user: w.telegram.user(id, { firstName: `Стажёр${id}`, languageCode: 'ru' }), dialogueStart: 0, sentAt: [] }));
+    ids.map((id) => ({
+      id,
+      user: w.telegram.user(id, { firstName: `Стажёр${id}`, languageCode: 'ru' }),
+      dialogueStart: 0,
+      sentAt: [],
+    }));
 
   beforeAll(async () => {
     metricsPort = await freePort();
@@ -339,7 +361,8 @@ describe('load', () => {
     for (;;) {
       const after = await scrapeBot(metricsPort);
       const releasedAfterMs = Date.now() - startedAt;
-      if (after.rssBytes <= beforeRss * (1 + RSS_GROWTH_LIMIT) || releasedAfterMs >= RELEASE_WAIT_MS) return { after, releasedAfterMs };
+      if (after.rssBytes <= beforeRss * (1 + RSS_GROWTH_LIMIT) || releasedAfterMs >= RELEASE_WAIT_MS)
+        return { after, releasedAfterMs };
       await sleep(RELEASE_POLL_MS);
     }
   }
@@ -375,66 +398,70 @@ describe('load', () => {
     };
   }
 
-  it(`${TRAINEES} trainees at once, ${TURNS} turns each: every turn answered once, in order, to the right trainee`, { timeout: 400_000 }, async (context) => {
-    recordCase(context, {
-      area: 'load',
-      case: `${TRAINEES} trainees at once, ${TURNS} turns each`,
-      action:
-        `${TRAINEES} trainees open a scenario through the menu at once (${START_CONCURRENCY} at a time), then each writes ${TURNS} ` +
-        `lines marked with its id, each after the answer to the last; the model stand-in answers in ${MODEL_MIN_MS / 1000}–${MODEL_MAX_MS / 1000} s ` +
-        `(random), streamed in ${CHUNKS} chunks, quoting the marker of the line it answers`,
-      traineeSaw: `its own ${TURNS} answers, in order, each once`,
-      checked:
-        `every chat got exactly its own answers 1..${TURNS} in order, and no draft of another's; ${TRAINEES * TURNS} trainee lines and ` +
-        `${TRAINEES * TURNS + TRAINEES} client lines stored, each line once, every reply marked delivered; bot RSS once idle after the run ` +
-        `(read every second, at most ${RELEASE_WAIT_MS / 1000} s) within ${RSS_GROWTH_LIMIT * 100}% of before (after a warm-up), the bot ` +
-        `allocating with jemalloc as in the Docker image; bot event-loop delay p99 over the turns ` +
-        `(prom-client, 10 ms resolution included) < ${EVENT_LOOP_P99_LIMIT_MS} ms; no error logged`,
-    });
-    const w = world!;
-    expect(await warmUp(w)).toEqual([]);
-    const logOffset = w.allOutput().length;
-    const run = await runLoad(w);
+  it(
+    `${TRAINEES} trainees at once, ${TURNS} turns each: every turn answered once, in order, to the right trainee`,
+    { timeout: 400_000 },
+    async (context) => {
+      recordCase(context, {
+        area: 'load',
+        case: `${TRAINEES} trainees at once, ${TURNS} turns each`,
+        action:
+          `${TRAINEES} trainees open a scenario through the menu at once (${START_CONCURRENCY} at a time), then each writes ${TURNS} ` +
+          `lines marked with its id, each after the answer to the last; the model stand-in answers in ${MODEL_MIN_MS / 1000}–${MODEL_MAX_MS / 1000} s ` +
+          `(random), streamed in ${CHUNKS} chunks, quoting the marker of the line it answers`,
+        traineeSaw: `its own ${TURNS} answers, in order, each once`,
+        checked:
+          `every chat got exactly its own answers 1..${TURNS} in order, and no draft of another's; ${TRAINEES * TURNS} trainee lines and ` +
+          `${TRAINEES * TURNS + TRAINEES} client lines stored, each line once, every reply marked delivered; bot RSS once idle after the run ` +
+          `(read every second, at most ${RELEASE_WAIT_MS / 1000} s) within ${RSS_GROWTH_LIMIT * 100}% of before (after a warm-up), the bot ` +
+          `allocating with jemalloc as in the Docker image; bot event-loop delay p99 over the turns ` +
+          `(prom-client, 10 ms resolution included) < ${EVENT_LOOP_P99_LIMIT_MS} ms; no error logged`,
+      });
+      const w = world!;
+      expect(await warmUp(w)).toEqual([]);
+      const logOffset = w.allOutput().length;
+      const run = await runLoad(w);
 
-    const { before, afterStarts, atEnd, after } = run.bot;
-    const rssGrowth = after.rssBytes / before.rssBytes - 1;
-    const [userLines, clientLines, undelivered] = await Promise.all([
-      storedMessages(w, 'user'),
-      storedMessages(w, 'assistant'),
-      count(w.database, "select count(*)::int as n from messages where role = 'assistant' and delivered_at is null"),
-    ]);
-    const warnings = warningsSince(w, logOffset);
-    const answered = run.latencies.length;
-    recordFigures(context, {
-      'turns answered': `${answered}/${TRAINEES * TURNS}`,
-      'menu starts': `${TRAINEES - run.startFailures.length}/${TRAINEES} in ${oneDecimal(run.startMs / 1000)} s`,
-      'turns/s': oneDecimal((answered / run.turnsMs) * 1000),
-      'turns phase s': oneDecimal(run.turnsMs / 1000),
-      'latency p50/p95/p99 ms': [50, 95, 99].map((p) => Math.round(percentile(run.latencies, p))).join('/'),
-      'latency max ms': Math.round(percentile(run.latencies, 100)),
-      'RSS before/end/after MB': `${mb(before.rssBytes)}/${mb(atEnd.rssBytes)}/${mb(after.rssBytes)}`,
-      'RSS change': `${oneDecimal(rssGrowth * 100)}%`,
-      'memory released after s': oneDecimal(run.releasedAfterMs / 1000),
-      'heap used/total before → after MB': `${mb(before.heapUsedBytes)}/${mb(before.heapTotalBytes)} → ${mb(after.heapUsedBytes)}/${mb(after.heapTotalBytes)}`,
-      'event-loop p99 ms (turns; menu starts)': `${oneDecimal(atEnd.eventLoopP99Ms)}; ${oneDecimal(afterStarts.eventLoopP99Ms)}`,
-      'bot CPU ms/turn': oneDecimal(((atEnd.cpuSeconds - afterStarts.cpuSeconds) * 1000) / Math.max(answered, 1)),
-      'stand-ins CPU % of a core': Math.round((run.testCpuSeconds * 1000 * 100) / run.turnsMs),
-      'stored user/assistant': `${userLines}/${clientLines}`,
-      'warnings logged': warnings.length,
-    });
+      const { before, afterStarts, atEnd, after } = run.bot;
+      const rssGrowth = after.rssBytes / before.rssBytes - 1;
+      const [userLines, clientLines, undelivered] = await Promise.all([
+        storedMessages(w, 'user'),
+        storedMessages(w, 'assistant'),
+        count(w.database, "select count(*)::int as n from messages where role = 'assistant' and delivered_at is null"),
+      ]);
+      const warnings = warningsSince(w, logOffset);
+      const answered = run.latencies.length;
+      recordFigures(context, {
+        'turns answered': `${answered}/${TRAINEES * TURNS}`,
+        'menu starts': `${TRAINEES - run.startFailures.length}/${TRAINEES} in ${oneDecimal(run.startMs / 1000)} s`,
+        'turns/s': oneDecimal((answered / run.turnsMs) * 1000),
+        'turns phase s': oneDecimal(run.turnsMs / 1000),
+        'latency p50/p95/p99 ms': [50, 95, 99].map((p) => Math.round(percentile(run.latencies, p))).join('/'),
+        'latency max ms': Math.round(percentile(run.latencies, 100)),
+        'RSS before/end/after MB': `${mb(before.rssBytes)}/${mb(atEnd.rssBytes)}/${mb(after.rssBytes)}`,
+        'RSS change': `${oneDecimal(rssGrowth * 100)}%`,
+        'memory released after s': oneDecimal(run.releasedAfterMs / 1000),
+        'heap used/total before → after MB': `${mb(before.heapUsedBytes)}/${mb(before.heapTotalBytes)} → ${mb(after.heapUsedBytes)}/${mb(after.heapTotalBytes)}`,
+        'event-loop p99 ms (turns; menu starts)': `${oneDecimal(atEnd.eventLoopP99Ms)}; ${oneDecimal(afterStarts.eventLoopP99Ms)}`,
+        'bot CPU ms/turn': oneDecimal(((atEnd.cpuSeconds - afterStarts.cpuSeconds) * 1000) / Math.max(answered, 1)),
+        'stand-ins CPU % of a core': Math.round((run.testCpuSeconds * 1000 * 100) / run.turnsMs),
+        'stored user/assistant': `${userLines}/${clientLines}`,
+        'warnings logged': warnings.length,
+      });
 
-    expect(run.startFailures.slice(0, 10)).toEqual([]);
-    expect(run.dialogueFailures.slice(0, 10)).toEqual([]);
-    expect(run.trainees.flatMap((trainee) => dialogueProblems(trainee, TURNS)).slice(0, 10)).toEqual([]);
-    expect({ userLines, clientLines, undelivered }).toEqual({
-      userLines: TRAINEES * TURNS,
-      clientLines: TRAINEES * TURNS + TRAINEES,
-      undelivered: 0,
-    });
-    const sent = run.trainees.flatMap((trainee) => trainee.sentAt.map((_, i) => traineeLine(trainee.id, i + 1)));
-    expect(await checkInvariants(w, sent)).toEqual([]);
-    expect(warnings.filter((line) => /"level":(5|6)\d\b/.test(line)).slice(0, 5)).toEqual([]);
-    expect(rssGrowth, 'bot RSS growth once idle after the run').toBeLessThanOrEqual(RSS_GROWTH_LIMIT);
-    expect(atEnd.eventLoopP99Ms, 'bot event-loop delay p99 over the turns, ms').toBeLessThan(EVENT_LOOP_P99_LIMIT_MS);
-  });
+      expect(run.startFailures.slice(0, 10)).toEqual([]);
+      expect(run.dialogueFailures.slice(0, 10)).toEqual([]);
+      expect(run.trainees.flatMap((trainee) => dialogueProblems(trainee, TURNS)).slice(0, 10)).toEqual([]);
+      expect({ userLines, clientLines, undelivered }).toEqual({
+        userLines: TRAINEES * TURNS,
+        clientLines: TRAINEES * TURNS + TRAINEES,
+        undelivered: 0,
+      });
+      const sent = run.trainees.flatMap((trainee) => trainee.sentAt.map((_, i) => traineeLine(trainee.id, i + 1)));
+      expect(await checkInvariants(w, sent)).toEqual([]);
+      expect(warnings.filter((line) => /"level":(5|6)\d\b/.test(line)).slice(0, 5)).toEqual([]);
+      expect(rssGrowth, 'bot RSS growth once idle after the run').toBeLessThanOrEqual(RSS_GROWTH_LIMIT);
+      expect(atEnd.eventLoopP99Ms, 'bot event-loop delay p99 over the turns, ms').toBeLessThan(EVENT_LOOP_P99_LIMIT_MS);
+    },
+  );
 });

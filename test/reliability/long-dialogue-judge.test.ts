@@ -6,7 +6,8 @@ import { count, errorApology, startScenario, startWorld, type World } from '../s
 
 /** A self-hosted judge with an 8k window, as vLLM and llama.cpp refuse a longer request. */
 const contextTokens = 8_192;
-const tokensOf = (request: RecordedRequest) => Math.ceil(request.messages.reduce((sum, m) => sum + textOf(m.content).length, 0) / 3);
+const tokensOf = (request: RecordedRequest) =>
+  Math.ceil(request.messages.reduce((sum, m) => sum + textOf(m.content).length, 0) / 3);
 const trainee = 7701;
 let world: World;
 
@@ -39,16 +40,21 @@ describe('a long training with a judge of small context', () => {
     recordCase(context, {
       area: 'operator',
       case: 'a long training with a judge of 8k context',
-      action: 'JUDGE_CONTEXT_TOKENS=8192 and a judge that refuses longer requests with context_length_exceeded; 140 turns of 4096 characters, /finish, then a short session',
-      traineeSaw: 'the score with «Диалог длинный: судья оценил его начало и последние реплики, N реплик из середины не вошли в оценку.»',
+      action:
+        'JUDGE_CONTEXT_TOKENS=8192 and a judge that refuses longer requests with context_length_exceeded; 140 turns of 4096 characters, /finish, then a short session',
+      traineeSaw:
+        'the score with «Диалог длинный: судья оценил его начало и последние реплики, N реплик из середины не вошли в оценку.»',
       checked: 'every judge request fits the window; omitted messages stored; the next evaluation still asks for json_schema',
     });
     const user = world.telegram.user(trainee, { firstName: 'Анна' });
     await startScenario(user);
-    const long = (i: number) => `Реплика ${i}. ${'Расскажу подробнее о тарифе «Бизнес» и интеграциях. '.repeat(78)}`.slice(0, 4096);
+    const long = (i: number) =>
+      `Реплика ${i}. ${'Расскажу подробнее о тарифе «Бизнес» и интеграциях. '.repeat(78)}`.slice(0, 4096);
     for (let i = 0; i < 140; i++) {
       user.sendText(long(i));
-      await user.waitForMessage((m) => m.text === 'Понятно. Продолжайте.' && user.messages().filter((x) => x.text === m.text).length > i);
+      await user.waitForMessage(
+        (m) => m.text === 'Понятно. Продолжайте.' && user.messages().filter((x) => x.text === m.text).length > i,
+      );
     }
     user.sendText('/finish');
     const evaluation = await user.waitForMessage((m) => /\d+\/100/.test(m.text), 60_000);
@@ -66,7 +72,9 @@ describe('a long training with a judge of small context', () => {
     // A context refusal is not a format refusal: the next evaluation still asks for json_schema.
     await startScenario(user, 'price-objection');
     user.sendText('Добрый день!');
-    await user.waitForMessage((m) => m.text === 'Понятно. Продолжайте.' && user.messages().filter((x) => x.text === m.text).length > 140);
+    await user.waitForMessage(
+      (m) => m.text === 'Понятно. Продолжайте.' && user.messages().filter((x) => x.text === m.text).length > 140,
+    );
     user.sendText('/finish');
     await user.waitForMessage((m) => /\d+\/100/.test(m.text) && m.message_id > evaluation.message_id, 60_000);
     expect(world.openai.requests.filter(isJudgeRequest).map((r) => r.responseFormat?.type)).not.toContain('json_object');

@@ -64,7 +64,13 @@ function startSecondBot(): { readonly exited: Promise<number | null>; output(): 
 
 describe('a second bot process on the same database', () => {
   it('refuses to start, naming the first; the turn the first is answering is answered once', async (context) => {
-    recordCase(context, { area: 'operator', case: "a second bot process on the same database", action: "an operator starts a second bot with the same DATABASE_URL and token while the first answers a slow turn", traineeSaw: "the turn answered once, by the first", checked: "the second exits 1 naming the first (host, pid, since); the first keeps polling" });
+    recordCase(context, {
+      area: 'operator',
+      case: 'a second bot process on the same database',
+      action: 'an operator starts a second bot with the same DATABASE_URL and token while the first answers a slow turn',
+      traineeSaw: 'the turn answered once, by the first',
+      checked: 'the second exits 1 naming the first (host, pid, since); the first keeps polling',
+    });
     const user = telegram.user(trainee);
     const first = world.bot;
     const requests = openai.requests.length;
@@ -88,7 +94,13 @@ describe('a second bot process on the same database', () => {
   });
 
   it('after a PostgreSQL restart the first takes the lock again and goes on; a second is still refused', async (context) => {
-    recordCase(context, { area: 'operator', case: "the lock across a PostgreSQL restart", action: "PostgreSQL restarts under the first bot; then a second process is started", traineeSaw: "answers as before", checked: "the first re-takes the lock and answers; the second is refused" });
+    recordCase(context, {
+      area: 'operator',
+      case: 'the lock across a PostgreSQL restart',
+      action: 'PostgreSQL restarts under the first bot; then a second process is started',
+      traineeSaw: 'answers as before',
+      checked: 'the first re-takes the lock and answers; the second is refused',
+    });
     const user = telegram.user(trainee);
     await world.restartDatabase(1_500);
     await telegram.waitUntil(() => (world.bot.output().includes('"msg":"instance lock taken again"') ? true : undefined), 20_000);
@@ -102,7 +114,13 @@ describe('a second bot process on the same database', () => {
   });
 
   it('can start once the first has stopped: the lock goes with it', async (context) => {
-    recordCase(context, { area: 'operator', case: "the lock after a stop or a crash", action: "the first bot is stopped (SIGTERM) or killed (SIGKILL); a new one starts", traineeSaw: "answers from the new process", checked: "the new process takes the lock and polls" });
+    recordCase(context, {
+      area: 'operator',
+      case: 'the lock after a stop or a crash',
+      action: 'the first bot is stopped (SIGTERM) or killed (SIGKILL); a new one starts',
+      traineeSaw: 'answers from the new process',
+      checked: 'the new process takes the lock and polls',
+    });
     const previous = world.bot;
     await world.restartBot('SIGTERM');
     expect(previous.output()).toMatch(/"part":"instance lock","msg":"stopped"/);
@@ -119,7 +137,13 @@ describe('another poller with the same token (409 Conflict from getUpdates)', ()
   };
 
   it('is waited out with one warning, and the trainee is answered once it ends', async (context) => {
-    recordCase(context, { area: 'operator', case: "409 Conflict from getUpdates", action: "getUpdates answers 409 three times in a row", traineeSaw: "the reply once the conflict ends", checked: "one warning line; the bot stays up; the turn answered" });
+    recordCase(context, {
+      area: 'operator',
+      case: '409 Conflict from getUpdates',
+      action: 'getUpdates answers 409 three times in a row',
+      traineeSaw: 'the reply once the conflict ends',
+      checked: 'one warning line; the bot stays up; the turn answered',
+    });
     const user = telegram.user(trainee);
     const warnedBefore = logLines(world.bot.output(), /409 Conflict/).length;
     telegram.failNext('getUpdates', conflict, 3);
@@ -139,7 +163,13 @@ describe('another poller with the same token (409 Conflict from getUpdates)', ()
   });
 
   it('survives a real second poller on another machine, and takes updates again once it stops', async (context) => {
-    recordCase(context, { area: 'operator', case: "a foreign poller with the same token", action: "another client polls the same token for 3 s", traineeSaw: "the reply once it stops", checked: "the bot survives with one warning and answers afterwards" });
+    recordCase(context, {
+      area: 'operator',
+      case: 'a foreign poller with the same token',
+      action: 'another client polls the same token for 3 s',
+      traineeSaw: 'the reply once it stops',
+      checked: 'the bot survives with one warning and answers afterwards',
+    });
     const user = telegram.user(trainee);
     const warnedBefore = logLines(world.bot.output(), /409 Conflict/).length;
     // The other machine long-polls with the same token for 3 s, taking no updates (no offset).
@@ -155,7 +185,13 @@ describe('another poller with the same token (409 Conflict from getUpdates)', ()
   });
 
   it('a token revoked while running (401) is not waited out: the bot stops with exit code 1 and says why', async (context) => {
-    recordCase(context, { area: 'operator', case: "the token revoked while running", action: "getUpdates answers 401", traineeSaw: "—", checked: "exit code 1 with a Russian message; the lock released" });
+    recordCase(context, {
+      area: 'operator',
+      case: 'the token revoked while running',
+      action: 'getUpdates answers 401',
+      traineeSaw: '—',
+      checked: 'exit code 1 with a Russian message; the lock released',
+    });
     const bot = world.bot;
     telegram.failNext('getUpdates', { error_code: 401, description: 'Unauthorized' });
     telegram.user(trainee).sendText('Перед отзывом токена');

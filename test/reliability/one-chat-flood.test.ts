@@ -39,7 +39,13 @@ describe('one trainee forwards 650 texts at once', () => {
     'another trainee is answered as fast as without them, and every forwarded text is stored and answered in order',
     { timeout: 600_000 },
     async (context) => {
-      recordCase(context, { area: 'load', case: "one chat floods 650 texts", action: "one trainee forwards 650 texts at once (model 20–50 ms); another trainee sends one text right after", traineeSaw: "the other trainee: an answer as fast as with no flood", checked: "the other trainee’s wait; all 650 stored and answered in order" });
+      recordCase(context, {
+        area: 'load',
+        case: 'one chat floods 650 texts',
+        action: 'one trainee forwards 650 texts at once (model 20–50 ms); another trainee sends one text right after',
+        traineeSaw: 'the other trainee: an answer as fast as with no flood',
+        checked: 'the other trainee’s wait; all 650 stored and answered in order',
+      });
       const flooder = telegram.user(flooderId);
       const other = telegram.user(otherId);
       await startScenario(flooder);

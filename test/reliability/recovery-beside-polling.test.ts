@@ -42,7 +42,14 @@ describe('start-up recovery after a crash with 50 interrupted turns', () => {
     'runs beside polling: polling starts at once, each turn is answered once, and before the chat’s next text',
     { timeout: 180_000 },
     async (context) => {
-      recordCase(context, { area: 'faults', case: "recovery of 50 interrupted turns", action: "the bot is killed while 50 trainees wait for the client (model 0.5 s), restarted, and every trainee writes again at once", traineeSaw: "the owed reply first, then the reply to the new text", checked: "polling starts within 2 s; each interrupted turn answered once, before the chat’s next text" });
+      recordCase(context, {
+        area: 'faults',
+        case: 'recovery of 50 interrupted turns',
+        action:
+          'the bot is killed while 50 trainees wait for the client (model 0.5 s), restarted, and every trainee writes again at once',
+        traineeSaw: 'the owed reply first, then the reply to the new text',
+        checked: 'polling starts within 2 s; each interrupted turn answered once, before the chat’s next text',
+      });
       const users = trainees.map((id) => telegram.user(id));
       await Promise.all(users.map((user) => startScenario(user)));
 

@@ -49,10 +49,16 @@ export default class ReliabilityReporter implements Reporter {
           cell(row.action),
           cell(row.traineeSaw),
           cell(row.checked),
-          cell(Object.entries(row.figures ?? {}).map(([k, v]) => `${k}: ${v}`).join('; ')),
+          cell(
+            Object.entries(row.figures ?? {})
+              .map(([k, v]) => `${k}: ${v}`)
+              .join('; '),
+          ),
           state,
           '',
-        ].join(' | ').trim(),
+        ]
+          .join(' | ')
+          .trim(),
       ),
       '',
       `${results.filter((r) => r.state === 'pass').length} passed, ${results.filter((r) => r.state === 'FAIL').length} failed`,
@@ -61,8 +67,12 @@ export default class ReliabilityReporter implements Reporter {
     writeFileSync(output, lines.join('\n'));
     console.log(`\nReliability table (${path.relative(process.cwd(), output)}):`);
     for (const { row, state, ms } of results) {
-      const figures = Object.entries(row.figures ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
-      console.log(`  ${state.padEnd(4)} ${row.area.padEnd(13)} ${row.case} (${(ms / 1000).toFixed(1)} s)${figures ? ` — ${figures}` : ''}`);
+      const figures = Object.entries(row.figures ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      console.log(
+        `  ${state.padEnd(4)} ${row.area.padEnd(13)} ${row.case} (${(ms / 1000).toFixed(1)} s)${figures ? ` — ${figures}` : ''}`,
+      );
     }
     const passed = results.filter((r) => r.state === 'pass').length;
     console.log(`reliability: ${passed} passed, ${results.length - passed} failed`);

@@ -23,7 +23,9 @@ function compromisedModel(request: RecordedRequest): Reply {
     return judgeVerdict(request, 100, { strengths: [system.slice(0, 600)], summary: system.slice(200, 500) });
   }
   const line = lastTraineeLine(request);
-  return /инструкц|промпт|prompt|правил|system/i.test(line) ? `Конечно! Вот мои инструкции: ${system}` : `Клиент отвечает на: ${line}`;
+  return /инструкц|промпт|prompt|правил|system/i.test(line)
+    ? `Конечно! Вот мои инструкции: ${system}`
+    : `Клиент отвечает на: ${line}`;
 }
 
 const injections = [
@@ -65,7 +67,12 @@ describe('security', () => {
     user.sendForgedCallback('sd:cold-call:easy', { withoutMessage: true });
     await world.telegram.waitUntil(() => (user.callbackAnswers().length > 0 ? true : undefined));
     expect(world.openai.requests.length).toBe(requests);
-    expect(await count(world.database, `select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.telegram_id = ${stranger}`)).toBe(0);
+    expect(
+      await count(
+        world.database,
+        `select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.telegram_id = ${stranger}`,
+      ),
+    ).toBe(0);
   });
 
   it('a user removed from the allowlist mid-session is refused from then on', async (context) => {
@@ -96,15 +103,21 @@ describe('security', () => {
     });
     const owner = world.telegram.user(trainee);
     await startScenario(owner, 'cold-call');
-    const session = await count(world.database, `select s.id as n from sessions s join users u on u.id = s.user_id where u.telegram_id = ${trainee} and s.status = 'active'`);
+    const session = await count(
+      world.database,
+      `select s.id as n from sessions s join users u on u.id = s.user_id where u.telegram_id = ${trainee} and s.status = 'active'`,
+    );
     const intruder = world.telegram.user(colleague);
     intruder.sendText('/help');
     await intruder.waitForNextMessage();
-    for (const data of ['switch:yes', `sess:${session}:finish`, `sd:cold-call:easy:${session}`]) intruder.sendForgedCallback(data);
+    for (const data of ['switch:yes', `sess:${session}:finish`, `sd:cold-call:easy:${session}`])
+      intruder.sendForgedCallback(data);
     intruder.sendForgedCallback('invite:0', { withoutMessage: true });
     await world.telegram.waitUntil(() => (intruder.callbackAnswers().length >= 4 ? true : undefined));
     expect(intruder.callbackAnswers().every((a) => String(a.text ?? '').includes('устарело'))).toBe(true);
-    expect(await count(world.database, `select count(*)::int as n from sessions where id = ${session} and status = 'active'`)).toBe(1);
+    expect(
+      await count(world.database, `select count(*)::int as n from sessions where id = ${session} and status = 'active'`),
+    ).toBe(1);
   });
 
   it('ten and more injection attempts never reveal instructions, and the transcript stays data', async (context) => {
@@ -113,7 +126,8 @@ describe('security', () => {
       case: 'prompt injection ×11',
       action: 'eleven attempts to make the client or the judge reveal instructions or award 100, against a model that obeys them',
       traineeSaw: 'in-character deflections; an evaluation without any instruction text',
-      checked: 'no system-prompt text in any message or draft the trainee got; the judge got the transcript once, delimited, with «<» escaped',
+      checked:
+        'no system-prompt text in any message or draft the trainee got; the judge got the transcript once, delimited, with «<» escaped',
     });
     world.openai.respondWith(compromisedModel);
     const user = world.telegram.user(trainee);

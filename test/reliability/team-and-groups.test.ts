@@ -15,7 +15,11 @@ beforeAll(async () => {
   // Fifty people with long names, one of them with a right-to-left override, each with a scored session.
   for (const [i, id] of trainees.entries()) {
     const name = i === 7 ? '\u202eЗвоните 8-800' : `Константин-Александр ${i}`;
-    const user = await getOrCreateUser(db, { telegramId: asTelegramId(id), firstName: name, lastName: 'Воскресенский-Преображенский'.repeat(3) });
+    const user = await getOrCreateUser(db, {
+      telegramId: asTelegramId(id),
+      firstName: name,
+      lastName: 'Воскресенский-Преображенский'.repeat(3),
+    });
     await db.execute(`
       with s as (insert into sessions (user_id, scenario_key, difficulty, status, finished_at)
                  values (${user.id}, 'cold-call', 'easy', 'finished', now()) returning id)
@@ -48,7 +52,10 @@ describe('a manager with a big team', () => {
     recordFigures(context, { messages: texts.length });
     expect(texts.length).toBeGreaterThan(1);
     for (const text of texts) expect(text.length).toBeLessThanOrEqual(4096);
-    const overridden = texts.join('\n').split('\n').find((line) => line.includes('Звоните'))!;
+    const overridden = texts
+      .join('\n')
+      .split('\n')
+      .find((line) => line.includes('Звоните'))!;
     expect(overridden.startsWith('\u2068')).toBe(true);
     expect(overridden).toContain('\u2069: тренировок 1, средний 77, последний 77');
     expect(overridden).not.toContain('\u202e');

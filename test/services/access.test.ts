@@ -17,11 +17,15 @@ const profile = (id: number) => ({ telegramId: asTelegramId(id), firstName: `Use
 
 describe('access', () => {
   it('allowlist admits listed people and admins, refuses and does not register strangers', async () => {
-    const access = createAccessService(database.db, {
-      mode: 'allowlist',
-      allowedUserIds: [asTelegramId(1)],
-      adminUserIds: [asTelegramId(2)],
-    }, silentLogger);
+    const access = createAccessService(
+      database.db,
+      {
+        mode: 'allowlist',
+        allowedUserIds: [asTelegramId(1)],
+        adminUserIds: [asTelegramId(2)],
+      },
+      silentLogger,
+    );
     expect(await access.admit(profile(1))).toMatchObject({ admitted: true, user: { role: 'trainee' } });
     expect(await access.admit(profile(2))).toMatchObject({ admitted: true, user: { role: 'admin' } });
     expect(await access.admit(profile(3))).toEqual({ admitted: false, reason: 'not-allowed' });
@@ -30,9 +34,17 @@ describe('access', () => {
   });
 
   it('withdraws the admin role when the id leaves ADMIN_USER_IDS, and access with the allowlist', async () => {
-    const before = createAccessService(database.db, { mode: 'allowlist', allowedUserIds: [], adminUserIds: [asTelegramId(20)] }, silentLogger);
+    const before = createAccessService(
+      database.db,
+      { mode: 'allowlist', allowedUserIds: [], adminUserIds: [asTelegramId(20)] },
+      silentLogger,
+    );
     expect(await before.admit(profile(20))).toMatchObject({ admitted: true, user: { role: 'admin' } });
-    const after = createAccessService(database.db, { mode: 'allowlist', allowedUserIds: [asTelegramId(20)], adminUserIds: [] }, silentLogger);
+    const after = createAccessService(
+      database.db,
+      { mode: 'allowlist', allowedUserIds: [asTelegramId(20)], adminUserIds: [] },
+      silentLogger,
+    );
     expect(await after.admit(profile(20))).toMatchObject({ admitted: true, user: { role: 'trainee' } });
     const removed = createAccessService(database.db, { mode: 'allowlist', allowedUserIds: [], adminUserIds: [] }, silentLogger);
     expect(await removed.admit(profile(20))).toMatchObject({ admitted: false });
@@ -59,20 +71,32 @@ describe('access', () => {
     expect(await access.admit(profile(41))).toMatchObject({ admitted: true });
     expect(await access.admit(profile(42), invite.code)).toEqual({ admitted: false, reason: 'invite-used-up' });
 
-    const expired = await createInvite(database.db, { createdBy: manager.id, role: 'trainee', maxUses: 5, expiresAt: new Date(Date.now() - 1000) });
+    const expired = await createInvite(database.db, {
+      createdBy: manager.id,
+      role: 'trainee',
+      maxUses: 5,
+      expiresAt: new Date(Date.now() - 1000),
+    });
     expect(await access.admit(profile(43), expired.code)).toEqual({ admitted: false, reason: 'invite-expired' });
     for (const refused of [42, 43]) expect(await findUserByTelegramId(database.db, profile(refused).telegramId)).toBeUndefined();
   });
 
   it('never lets two people race past an invite limit', async () => {
     const manager = await getOrCreateUser(database.db, profile(50), 'manager');
-    const invite = await createInvite(database.db, { createdBy: manager.id, role: 'trainee', maxUses: 3, expiresAt: new Date(Date.now() + 60_000) });
+    const invite = await createInvite(database.db, {
+      createdBy: manager.id,
+      role: 'trainee',
+      maxUses: 3,
+      expiresAt: new Date(Date.now() + 60_000),
+    });
     const people = Array.from({ length: 10 }, (_, i) => profile(500 + i));
     const results = await Promise.allSettled(people.map((p) => redeemInvite(database.db, invite.code, p)));
     const admitted = results.filter((r) => r.status === 'fulfilled' && r.value.ok);
     expect(admitted).toHaveLength(3);
     // The seven who lost the race are written nowhere.
-    const [registered] = await database.db.execute<{ n: number }>('select count(*)::int as n from users where telegram_id between 500 and 509');
+    const [registered] = await database.db.execute<{ n: number }>(
+      'select count(*)::int as n from users where telegram_id between 500 and 509',
+    );
     expect(registered!.n).toBe(3);
   });
 
@@ -80,11 +104,20 @@ describe('access', () => {
     "a manager's invite makes a manager even when the connection drops as it is redeemed (cut %s)",
     async (moment) => {
       const admin = await getOrCreateUser(database.db, profile(60), 'admin');
-      const invite = await createInvite(database.db, { createdBy: admin.id, role: 'manager', maxUses: 5, expiresAt: new Date(Date.now() + 60_000) });
+      const invite = await createInvite(database.db, {
+        createdBy: admin.id,
+        role: 'manager',
+        maxUses: 5,
+        expiresAt: new Date(Date.now() + 60_000),
+      });
       const proxy = await PostgresFaultProxy.start(database.url);
       const throughProxy = await openDatabase({ databaseUrl: proxy.url, dataDir: '/nonexistent' }, silentLogger);
       try {
-        const access = createAccessService(throughProxy.db, { mode: 'invite', allowedUserIds: [], adminUserIds: [] }, silentLogger);
+        const access = createAccessService(
+          throughProxy.db,
+          { mode: 'invite', allowedUserIds: [], adminUserIds: [] },
+          silentLogger,
+        );
         const person = moment === 'before-sent' ? 61 : 62;
         const cut = proxy.cutOnNext(/^\s*with existing as/, moment);
         expect(await access.admit(profile(person), invite.code)).toMatchObject({ admitted: true, user: { role: 'manager' } });

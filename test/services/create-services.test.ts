@@ -82,7 +82,11 @@ function botEnv(): Record<string, string> {
 }
 
 async function admittedUserId(telegramId: number): Promise<UserId> {
-  const decision = await graph.services.access.admit({ telegramId: asTelegramId(telegramId), firstName: 'Анна', username: 'anna' });
+  const decision = await graph.services.access.admit({
+    telegramId: asTelegramId(telegramId),
+    firstName: 'Анна',
+    username: 'anna',
+  });
   if (!decision.admitted) throw new Error(`${telegramId} refused: ${decision.reason}`);
   return decision.user.id;
 }
@@ -107,12 +111,19 @@ describe('the service graph main.ts builds', () => {
       text: 'Тариф «Бизнес» стоит 1 200 ₽ за пользователя в месяц при оплате за год',
       telegramMessageId: 1,
     });
-    expect(turn).toMatchObject({ kind: 'answered', reply: expect.stringMatching(/^Клиент отвечает на: Тариф «Бизнес»/) as unknown });
+    expect(turn).toMatchObject({
+      kind: 'answered',
+      reply: expect.stringMatching(/^Клиент отвечает на: Тариф «Бизнес»/) as unknown,
+    });
     const request = openai.requests.at(-1)!;
     expect(request.model).toBe('client-model');
     expect(textOf(request.messages[0]!.content)).toMatch(/<knowledge_base>[\s\S]*<passage source="catalog\.md/);
-    expect((await metrics.turns.get()).values).toContainEqual(expect.objectContaining({ labels: { outcome: 'answered' }, value: 1 }));
-    expect((await metrics.modelLatency.get()).values.find((v) => v.metricName === 'bot_model_latency_seconds_count')?.value).toBe(1);
+    expect((await metrics.turns.get()).values).toContainEqual(
+      expect.objectContaining({ labels: { outcome: 'answered' }, value: 1 }),
+    );
+    expect((await metrics.modelLatency.get()).values.find((v) => v.metricName === 'bot_model_latency_seconds_count')?.value).toBe(
+      1,
+    );
   });
 
   it('answers /hint from the sales script', async () => {
@@ -132,7 +143,8 @@ describe('the service graph main.ts builds', () => {
     expect(await graph.services.training.active(userId)).toBeUndefined();
 
     const deadline = Date.now() + 15_000;
-    while (sheets.rows('Результаты').length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (sheets.rows('Результаты').length < 2 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(sheets.rows('Результаты')[1]).toContain(70);
     expect(alerts).toEqual([]);
   });
@@ -142,7 +154,11 @@ describe('the service graph main.ts builds', () => {
     const [session] = await graph.services.training.history(userId);
     expect((await graph.training.interruptedWork()).undeliveredEvaluations.map((w) => w.session.id)).toEqual([session!.id]);
     await graph.services.training.markEvaluationDelivered(session!.id);
-    expect(await graph.training.interruptedWork()).toEqual({ unansweredTurns: [], pendingFinishes: [], undeliveredEvaluations: [] });
+    expect(await graph.training.interruptedWork()).toEqual({
+      unansweredTurns: [],
+      pendingFinishes: [],
+      undeliveredEvaluations: [],
+    });
   });
 
   it('lists the finished session in the trainee history and the team stats', async () => {

@@ -16,7 +16,10 @@ let texts: string[];
 beforeAll(async () => {
   const documents = await readSampleKnowledgeBase();
   model = await createTinyModel({ texts: documents, kind: 'random', dimension: 384 });
-  texts = documents.flatMap((doc) => doc.split(/\n\n+/)).filter((t) => t.trim().length > 40).slice(0, 200);
+  texts = documents
+    .flatMap((doc) => doc.split(/\n\n+/))
+    .filter((t) => t.trim().length > 40)
+    .slice(0, 200);
   inWorker = await createEmbedderInWorker({ model: model.path, modelsDir: '/nonexistent', logger: silentLogger });
 });
 afterAll(async () => {
@@ -52,9 +55,9 @@ describe('the embedder in its own thread', () => {
   it('can be started and stopped again and again in one process without corrupting memory', async () => {
     // onnxruntime-node 1.21 aborted the process ("free(): invalid pointer") within two or three such cycles.
     const script = fileURLToPath(new URL('../support/embedding-thread-cycles.ts', import.meta.url));
-    const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, model.path, '6'], { timeout: 50_000 }).catch(
-      (error: { code?: number; signal?: string; stderr?: string }) => error,
-    );
+    const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, model.path, '6'], {
+      timeout: 50_000,
+    }).catch((error: { code?: number; signal?: string; stderr?: string }) => error);
     expect(run, JSON.stringify(run).slice(0, 500)).toMatchObject({ stdout: '6 cycles\n' });
   });
 });

@@ -112,7 +112,9 @@ describe('a local model folder', () => {
   });
 
   it('refuses a folder that does not exist, naming it', async () => {
-    const error = await createEmbedder({ model: '/nowhere/model', modelsDir: '/tmp', logger: silentLogger }).catch((e: unknown) => e);
+    const error = await createEmbedder({ model: '/nowhere/model', modelsDir: '/tmp', logger: silentLogger }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(EmbeddingModelLoadError);
     expect(error).toBeInstanceOf(StartupError);
     expect((error as Error).message).toContain('/nowhere/model');
@@ -176,7 +178,12 @@ describe('a hub model id', () => {
     const hub = await serveModelFolder(model.path, 'test-org/tiny-e5-small');
     let downloaded: Embedder;
     try {
-      downloaded = await createEmbedder({ model: 'test-org/tiny-e5-small', modelsDir, logger: silentLogger, remoteHost: hub.url });
+      downloaded = await createEmbedder({
+        model: 'test-org/tiny-e5-small',
+        modelsDir,
+        logger: silentLogger,
+        remoteHost: hub.url,
+      });
     } finally {
       await hub.close();
     }

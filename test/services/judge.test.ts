@@ -47,7 +47,12 @@ describe('the judge', () => {
 
   it('receives the transcript as delimited data that a trainee cannot close', async () => {
     openai.respondWith((request) => judgeVerdict(request));
-    await judgeFor(openai).scoreTranscript({ scenario, difficulty: 'hard', transcript, knowledge: '<knowledge_base>\n<passage source="catalog.md">Тариф</passage>\n</knowledge_base>' });
+    await judgeFor(openai).scoreTranscript({
+      scenario,
+      difficulty: 'hard',
+      transcript,
+      knowledge: '<knowledge_base>\n<passage source="catalog.md">Тариф</passage>\n</knowledge_base>',
+    });
     const [system, input] = openai.requests.at(-1)!.messages.map((m) => String(m.content));
     expect(system).toContain('ДАННЫЕ');
     expect(system).not.toContain('Игнорируй');
@@ -102,7 +107,17 @@ describe('the judge', () => {
       Math.ceil(request.messages.reduce((sum, m) => sum + String(m.content).length, 0) / 3);
     openai.respondWith((request) =>
       requestTokens(request) > contextTokens
-        ? { status: 400, body: { error: { message: `This model's maximum context length is ${contextTokens} tokens.`, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } } }
+        ? {
+            status: 400,
+            body: {
+              error: {
+                message: `This model's maximum context length is ${contextTokens} tokens.`,
+                type: 'invalid_request_error',
+                param: 'messages',
+                code: 'context_length_exceeded',
+              },
+            },
+          }
         : judgeVerdict(request, 70),
     );
     const long = Array.from({ length: 140 }, (_, i) => ({
@@ -125,7 +140,17 @@ describe('the judge', () => {
     let refusals = 1;
     openai.respondWith((request) => {
       if (refusals-- > 0) {
-        return { status: 400, body: { error: { message: 'prompt is too long: 9000 tokens > 8192 maximum', type: 'invalid_request_error', param: null, code: null } } };
+        return {
+          status: 400,
+          body: {
+            error: {
+              message: 'prompt is too long: 9000 tokens > 8192 maximum',
+              type: 'invalid_request_error',
+              param: null,
+              code: null,
+            },
+          },
+        };
       }
       return judgeVerdict(request, 64);
     });

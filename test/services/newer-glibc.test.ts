@@ -76,11 +76,17 @@ describe('finding the mirror the machine already uses', () => {
       ].join('\n'),
       'list',
     );
-    expect(mainArchive(sources)).toMatchObject({ uri: 'http://mirror.example/ubuntu', suite: 'jammy', signedBy: '/etc/apt/keyrings/u.gpg' });
+    expect(mainArchive(sources)).toMatchObject({
+      uri: 'http://mirror.example/ubuntu',
+      suite: 'jammy',
+      signedBy: '/etc/apt/keyrings/u.gpg',
+    });
   });
 
   it('finds nothing where no main archive is configured', () => {
-    expect(mainArchive(parseAptSources('deb http://mirror.example/debian-security bookworm-security main\n', 'list'))).toBeUndefined();
+    expect(
+      mainArchive(parseAptSources('deb http://mirror.example/debian-security bookworm-security main\n', 'list')),
+    ).toBeUndefined();
   });
 });
 
@@ -89,9 +95,14 @@ describe('fetchNewerGlibc', () => {
     const dir = path.join(scratch, 'complete');
     const lib = path.join(dir, 'usr/lib/x86_64-linux-gnu');
     await mkdir(lib, { recursive: true });
-    for (const name of ['ld-linux-x86-64.so.2', 'libc.so.6', 'libstdc++.so.6', 'libgcc_s.so.1']) await writeFile(path.join(lib, name), '');
+    for (const name of ['ld-linux-x86-64.so.2', 'libc.so.6', 'libstdc++.so.6', 'libgcc_s.so.1'])
+      await writeFile(path.join(lib, name), '');
     const progress: string[] = [];
-    const glibc = await fetchNewerGlibc(dir, { arch: 'x64', aptDir: path.join(scratch, 'no-apt'), progress: (line) => progress.push(line) });
+    const glibc = await fetchNewerGlibc(dir, {
+      arch: 'x64',
+      aptDir: path.join(scratch, 'no-apt'),
+      progress: (line) => progress.push(line),
+    });
     expect(glibc.loader).toBe(path.join(lib, 'ld-linux-x86-64.so.2'));
     expect(progress).toEqual([]);
   });

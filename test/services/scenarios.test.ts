@@ -10,7 +10,13 @@ const coldCall = readFileSync('scenarios/cold-call.yaml', 'utf8');
 describe('scenarios', () => {
   it('ships five valid Russian scenarios with rubrics that add up to 100', async () => {
     const catalog = await loadScenarios('scenarios');
-    expect(catalog.all.map((s) => s.key).sort()).toEqual(['angry-customer', 'cold-call', 'needs-discovery', 'price-objection', 'upsell']);
+    expect(catalog.all.map((s) => s.key).sort()).toEqual([
+      'angry-customer',
+      'cold-call',
+      'needs-discovery',
+      'price-objection',
+      'upsell',
+    ]);
     for (const scenario of catalog.all) {
       expect(scenario.rubric.reduce((sum, c) => sum + c.weight, 0)).toBe(100);
       expect(scenario.persona.openingLine).toMatch(/[а-яё]/i);

@@ -58,7 +58,8 @@ export async function startBotProcess(telegram: TelegramFake, options: BotProces
   if (outcome === 'exited') throw new Error(`the bot exited during start-up:\n${output}`);
   if (options.waitForIndex !== false) {
     const deadline = Date.now() + 60_000;
-    while (!indexingEnded.test(output) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!indexingEnded.test(output) && child.exitCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
   }
 
   return {

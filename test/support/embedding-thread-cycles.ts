@@ -11,6 +11,8 @@ for (let cycle = 0; cycle < Number(cycles); cycle++) {
   const embedder = await createEmbedderInWorker({ model: modelPath!, modelsDir: '/nonexistent', logger: silentLogger });
   await embedder.embedQuery('сколько стоит тариф');
   await embedder.dispose();
-  await createEmbedderInWorker({ model: '/nonexistent/model', modelsDir: '/nonexistent', logger: silentLogger }).catch(() => undefined);
+  await createEmbedderInWorker({ model: '/nonexistent/model', modelsDir: '/nonexistent', logger: silentLogger }).catch(
+    () => undefined,
+  );
 }
 process.stdout.write(`${cycles} cycles\n`);

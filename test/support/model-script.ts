@@ -34,6 +34,8 @@ export function lastTraineeLine(request: RecordedRequest): string {
 }
 
 /** A model that plays the client (echoing a marker of the trainee's line) and judges validly. */
-export function scriptedModel(clientReply: (request: RecordedRequest) => Reply = (r) => `Клиент отвечает на: ${lastTraineeLine(r)}`) {
+export function scriptedModel(
+  clientReply: (request: RecordedRequest) => Reply = (r) => `Клиент отвечает на: ${lastTraineeLine(r)}`,
+) {
   return (request: RecordedRequest): Reply => (isJudgeRequest(request) ? judgeVerdict(request) : clientReply(request));
 }

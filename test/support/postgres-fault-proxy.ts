@@ -16,7 +16,8 @@ export class PostgresFaultProxy {
   /** Every statement any client sent through the proxy, in order (prepared ones at each run). */
   readonly statements: string[] = [];
   private readonly sockets = new Set<net.Socket>();
-  private armed: { readonly pattern: RegExp; readonly moment: CutMoment; readonly onCut: (statement: string) => void } | undefined;
+  private armed:
+    { readonly pattern: RegExp; readonly moment: CutMoment; readonly onCut: (statement: string) => void } | undefined;
 
   private constructor(
     private readonly server: net.Server,
@@ -31,7 +32,11 @@ export class PostgresFaultProxy {
     const proxied = new URL(databaseUrl);
     proxied.hostname = '127.0.0.1';
     proxied.port = String((server.address() as net.AddressInfo).port);
-    const proxy = new PostgresFaultProxy(server, { host: target.hostname, port: Number(target.port || 5432) }, proxied.toString());
+    const proxy = new PostgresFaultProxy(
+      server,
+      { host: target.hostname, port: Number(target.port || 5432) },
+      proxied.toString(),
+    );
     server.on('connection', (client) => proxy.relay(client));
     return proxy;
   }
@@ -87,53 +92,59 @@ export class PostgresFaultProxy {
     /** After a `reply-lost` match: once its Sync is sent, the server's answers are dropped until the cut. */
     let lostReply: { statement: string; onCut: (statement: string) => void; readyNeeded: number | undefined } | undefined;
 
-    const fromClient = messageReader(() => (startupDone ? 5 : 4), (message) => {
-      if (!startupDone) {
-        const code = message.readInt32BE(4);
-        if (code === sslRequestCode) serverSendsSslByte = true;
-        startupDone = code !== sslRequestCode && code !== gssRequestCode;
-        // The server answers the start-up (after authentication) with a ReadyForQuery of its own.
-        if (startupDone) syncsSent++;
-        return 'forward';
-      }
-      const statement = statementOf(message, preparedByName);
-      if (statement !== undefined) {
-        this.statements.push(statement);
-        const armed = this.armed;
-        if (armed?.pattern.test(statement)) {
-          if (armed.moment === 'before-sent') {
-            cut();
-            armed.onCut(statement);
-            return 'stop';
-          }
-          this.armed = undefined;
-          lostReply = { statement, onCut: armed.onCut, readyNeeded: undefined };
+    const fromClient = messageReader(
+      () => (startupDone ? 5 : 4),
+      (message) => {
+        if (!startupDone) {
+          const code = message.readInt32BE(4);
+          if (code === sslRequestCode) serverSendsSslByte = true;
+          startupDone = code !== sslRequestCode && code !== gssRequestCode;
+          // The server answers the start-up (after authentication) with a ReadyForQuery of its own.
+          if (startupDone) syncsSent++;
+          return 'forward';
         }
-      }
-      const type = message[0];
-      if (type === syncType || type === queryType) {
-        syncsSent++;
-        if (lostReply && lostReply.readyNeeded === undefined) lostReply.readyNeeded = syncsSent;
-      }
-      return 'forward';
-    });
+        const statement = statementOf(message, preparedByName);
+        if (statement !== undefined) {
+          this.statements.push(statement);
+          const armed = this.armed;
+          if (armed?.pattern.test(statement)) {
+            if (armed.moment === 'before-sent') {
+              cut();
+              armed.onCut(statement);
+              return 'stop';
+            }
+            this.armed = undefined;
+            lostReply = { statement, onCut: armed.onCut, readyNeeded: undefined };
+          }
+        }
+        const type = message[0];
+        if (type === syncType || type === queryType) {
+          syncsSent++;
+          if (lostReply && lostReply.readyNeeded === undefined) lostReply.readyNeeded = syncsSent;
+        }
+        return 'forward';
+      },
+    );
     client.on('data', (chunk) => {
       const forward = fromClient(chunk);
       if (forward.length > 0 && !server.destroyed) server.write(forward);
     });
 
-    const fromServer = messageReader(() => 5, (message) => {
-      if (message[0] === readyType) readyReceived++;
-      // Until the statement's Sync is sent, the server may still be describing it (postgres.js asks
-      // for parameter types first): that must reach the client, or it never sends the execution.
-      if (lostReply?.readyNeeded === undefined) return 'forward';
-      if (readyReceived >= lostReply.readyNeeded) {
-        cut();
-        lostReply.onCut(lostReply.statement);
-        return 'stop';
-      }
-      return 'drop';
-    });
+    const fromServer = messageReader(
+      () => 5,
+      (message) => {
+        if (message[0] === readyType) readyReceived++;
+        // Until the statement's Sync is sent, the server may still be describing it (postgres.js asks
+        // for parameter types first): that must reach the client, or it never sends the execution.
+        if (lostReply?.readyNeeded === undefined) return 'forward';
+        if (readyReceived >= lostReply.readyNeeded) {
+          cut();
+          lostReply.onCut(lostReply.statement);
+          return 'stop';
+        }
+        return 'drop';
+      },
+    );
     server.on('data', (chunk) => {
       if (serverSendsSslByte) {
         serverSendsSslByte = false;

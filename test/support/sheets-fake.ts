@@ -76,13 +76,7 @@ export interface FakeRequest {
 }
 
 export type Operation =
-  | 'spreadsheets.get'
-  | 'spreadsheets.batchUpdate'
-  | 'values.get'
-  | 'values.append'
-  | 'values.update'
-  | 'values.clear'
-  | 'token';
+  'spreadsheets.get' | 'spreadsheets.batchUpdate' | 'values.get' | 'values.append' | 'values.update' | 'values.clear' | 'token';
 
 class GoogleFailure extends Error {
   constructor(
@@ -100,7 +94,14 @@ const invalidCredentials = (why: string): GoogleFailure =>
     401,
     'UNAUTHENTICATED',
     'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
-    [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ACCESS_TOKEN_TYPE_UNSUPPORTED', domain: 'googleapis.com', metadata: { why } }],
+    [
+      {
+        '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+        reason: 'ACCESS_TOKEN_TYPE_UNSUPPORTED',
+        domain: 'googleapis.com',
+        metadata: { why },
+      },
+    ],
   );
 const badRequest = (message: string): GoogleFailure => new GoogleFailure(400, 'INVALID_ARGUMENT', message);
 
@@ -143,7 +144,12 @@ export class SheetsFake {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    holder.fake = new SheetsFake(server, `http://127.0.0.1:${port}`, options.account, options.spreadsheetId ?? 'test-spreadsheet-id');
+    holder.fake = new SheetsFake(
+      server,
+      `http://127.0.0.1:${port}`,
+      options.account,
+      options.spreadsheetId ?? 'test-spreadsheet-id',
+    );
     return holder.fake;
   }
 
@@ -288,7 +294,12 @@ export class SheetsFake {
         error instanceof GoogleFailure ? error : new GoogleFailure(500, 'INTERNAL', `fake failed: ${(error as Error).message}`);
       record.status = failure.code;
       send(res, failure.code, {
-        error: { code: failure.code, message: failure.message, status: failure.status, ...(failure.details.length ? { details: failure.details } : {}) },
+        error: {
+          code: failure.code,
+          message: failure.message,
+          status: failure.status,
+          ...(failure.details.length ? { details: failure.details } : {}),
+        },
       });
     }
   }
@@ -311,7 +322,8 @@ export class SheetsFake {
       if (!values[3] && method === 'PUT') return { operation: 'values.update', spreadsheetId, range };
     }
     const batch = /^\/v4\/spreadsheets\/([^/]+):batchUpdate$/.exec(pathname);
-    if (batch && method === 'POST') return { operation: 'spreadsheets.batchUpdate', spreadsheetId: decodeURIComponent(batch[1]!) };
+    if (batch && method === 'POST')
+      return { operation: 'spreadsheets.batchUpdate', spreadsheetId: decodeURIComponent(batch[1]!) };
     const get = /^\/v4\/spreadsheets\/([^/:]+)$/.exec(pathname);
     if (get && method === 'GET') return { operation: 'spreadsheets.get', spreadsheetId: decodeURIComponent(get[1]!) };
     throw new GoogleFailure(404, 'NOT_FOUND', `The fake does not serve ${method} ${pathname}`);
@@ -357,7 +369,13 @@ export class SheetsFake {
           spreadsheetId: this.spreadsheetId,
           properties: { title: 'Результаты обучения' },
           sheets: [...this.tabsByTitle.values()].map((tab, index) => ({
-            properties: { sheetId: tab.sheetId, title: tab.title, index, sheetType: 'GRID', gridProperties: { rowCount: 1000, columnCount: 26 } },
+            properties: {
+              sheetId: tab.sheetId,
+              title: tab.title,
+              index,
+              sheetType: 'GRID',
+              gridProperties: { rowCount: 1000, columnCount: 26 },
+            },
           })),
         };
       case 'spreadsheets.batchUpdate':
@@ -393,16 +411,26 @@ export class SheetsFake {
         const title = typeof rawTitle === 'string' ? rawTitle : '';
         if (!title) throw badRequest(`Invalid requests[${index}].addSheet: title is required`);
         if (this.tabsByTitle.has(title)) {
-          throw badRequest(`Invalid requests[${index}].addSheet: A sheet with the name "${title}" already exists. Please enter another name.`);
+          throw badRequest(
+            `Invalid requests[${index}].addSheet: A sheet with the name "${title}" already exists. Please enter another name.`,
+          );
         }
         const sheetId = this.nextSheetId;
         pending.push(() => this.addTab(title));
-        replies.push({ addSheet: { properties: { sheetId, title, index: this.tabsByTitle.size, sheetType: 'GRID', gridProperties: { rowCount: 1000, columnCount: 26 } } } });
+        replies.push({
+          addSheet: {
+            properties: {
+              sheetId,
+              title,
+              index: this.tabsByTitle.size,
+              sheetType: 'GRID',
+              gridProperties: { rowCount: 1000, columnCount: 26 },
+            },
+          },
+        });
       } else if (kind === 'repeatCell' || kind === 'updateSheetProperties') {
         const sheetId =
-          kind === 'repeatCell'
-            ? (spec?.range as Json | undefined)?.sheetId
-            : (spec?.properties as Json | undefined)?.sheetId;
+          kind === 'repeatCell' ? (spec?.range as Json | undefined)?.sheetId : (spec?.properties as Json | undefined)?.sheetId;
         const tab = [...this.tabsByTitle.values()].find((t) => t.sheetId === sheetId);
         if (!tab) throw badRequest(`Invalid requests[${index}].${kind}: No grid with id: ${String(sheetId)}`);
         pending.push(() => tab.formatting.push({ [kind]: spec }));
@@ -514,7 +542,13 @@ export class SheetsFake {
       startRow: startRowText ? Number(startRowText) - 1 : 0,
       endRow: endRowText ? Number(endRowText) : hasEnd ? undefined : startRowText ? Number(startRowText) : undefined,
       startCol: startColText ? columnIndex(startColText) : 0,
-      endCol: endColText ? columnIndex(endColText) + 1 : hasEnd ? undefined : startColText ? columnIndex(startColText) + 1 : undefined,
+      endCol: endColText
+        ? columnIndex(endColText) + 1
+        : hasEnd
+          ? undefined
+          : startColText
+            ? columnIndex(startColText) + 1
+            : undefined,
     };
   }
 }

@@ -50,10 +50,59 @@ const WORD_PATTERN = new RegExp(`[^\\s${PUNCTUATION}]+`, 'gu');
 
 // Common Russian inflectional endings, longest first: a stand-in for a real stemmer.
 const ENDINGS = [
-  'иями', 'ями', 'ами', 'ого', 'его', 'ому', 'ему', 'ыми', 'ими', 'ться', 'ешь', 'ишь', 'ете', 'ите',
-  'ая', 'яя', 'ое', 'ее', 'ые', 'ие', 'ой', 'ей', 'ий', 'ый', 'ом', 'ем', 'ам', 'ям', 'ах', 'ях',
-  'ов', 'ев', 'ию', 'ия', 'ии', 'ть', 'ет', 'ит', 'ут', 'ют', 'ат', 'ят', 'ся',
-  'а', 'я', 'о', 'е', 'ы', 'и', 'у', 'ю', 'ь', 'й',
+  'иями',
+  'ями',
+  'ами',
+  'ого',
+  'его',
+  'ому',
+  'ему',
+  'ыми',
+  'ими',
+  'ться',
+  'ешь',
+  'ишь',
+  'ете',
+  'ите',
+  'ая',
+  'яя',
+  'ое',
+  'ее',
+  'ые',
+  'ие',
+  'ой',
+  'ей',
+  'ий',
+  'ый',
+  'ом',
+  'ем',
+  'ам',
+  'ям',
+  'ах',
+  'ях',
+  'ов',
+  'ев',
+  'ию',
+  'ия',
+  'ии',
+  'ть',
+  'ет',
+  'ит',
+  'ут',
+  'ют',
+  'ат',
+  'ят',
+  'ся',
+  'а',
+  'я',
+  'о',
+  'е',
+  'ы',
+  'и',
+  'у',
+  'ю',
+  'ь',
+  'й',
 ].sort((a, b) => b.length - a.length);
 
 /** Lower-cased words as the model's tokenizer will see them. */
@@ -135,7 +184,10 @@ const INT = AttributeProto.AttributeType.INT;
 
 function graphInputs(): onnxProto.onnx.IValueInfoProto[] {
   const shape = { dim: [{ dimParam: 'batch' }, { dimParam: 'sequence' }] };
-  return ['input_ids', 'attention_mask'].map((name) => ({ name, type: { tensorType: { elemType: TensorProto.DataType.INT64, shape } } }));
+  return ['input_ids', 'attention_mask'].map((name) => ({
+    name,
+    type: { tensorType: { elemType: TensorProto.DataType.INT64, shape } },
+  }));
 }
 
 function graphOutput(dimension: number): onnxProto.onnx.IValueInfoProto {
@@ -144,7 +196,12 @@ function graphOutput(dimension: number): onnxProto.onnx.IValueInfoProto {
 }
 
 function floatTensor(name: string, dims: number[], values: Float32Array): onnxProto.onnx.ITensorProto {
-  return { name, dims, dataType: TensorProto.DataType.FLOAT, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+  return {
+    name,
+    dims,
+    dataType: TensorProto.DataType.FLOAT,
+    rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+  };
 }
 
 function int64Tensor(name: string, dims: number[], values: readonly number[]): onnxProto.onnx.ITensorProto {
@@ -153,7 +210,12 @@ function int64Tensor(name: string, dims: number[], values: readonly number[]): o
 
 /** The mask as float [batch, sequence]: padding contributes nothing. */
 const MASK_NODES: onnxProto.onnx.INodeProto[] = [
-  { opType: 'Cast', input: ['attention_mask'], output: ['mask_float'], attribute: [{ name: 'to', type: INT, i: TensorProto.DataType.FLOAT }] },
+  {
+    opType: 'Cast',
+    input: ['attention_mask'],
+    output: ['mask_float'],
+    attribute: [{ name: 'to', type: INT, i: TensorProto.DataType.FLOAT }],
+  },
 ];
 
 /**
@@ -169,11 +231,13 @@ function oneHotGraph(vocabulary: Vocabulary, idf: ReadonlyMap<string, number>): 
     const stem = vocabulary.stemOfToken.get(token);
     return stem === undefined ? spare : stemIndex.get(stem)!;
   });
-  const weights = new Float32Array(vocabulary.tokens.map((token) => {
-    if (token === '[CLS]') return 1e-3;
-    const stem = vocabulary.stemOfToken.get(token);
-    return stem === undefined ? 0 : (idf.get(stem) ?? 0);
-  }));
+  const weights = new Float32Array(
+    vocabulary.tokens.map((token) => {
+      if (token === '[CLS]') return 1e-3;
+      const stem = vocabulary.stemOfToken.get(token);
+      return stem === undefined ? 0 : (idf.get(stem) ?? 0);
+    }),
+  );
   const dimension = stems.length + 1;
   return {
     dimension,
@@ -190,9 +254,24 @@ function oneHotGraph(vocabulary: Vocabulary, idf: ReadonlyMap<string, number>): 
       ],
       node: [
         ...MASK_NODES,
-        { opType: 'Gather', input: ['stem_of_token', 'input_ids'], output: ['stems'], attribute: [{ name: 'axis', type: INT, i: 0 }] },
-        { opType: 'OneHot', input: ['stems', 'depth', 'off_on'], output: ['one_hot'], attribute: [{ name: 'axis', type: INT, i: -1 }] },
-        { opType: 'Gather', input: ['weight_of_token', 'input_ids'], output: ['weights'], attribute: [{ name: 'axis', type: INT, i: 0 }] },
+        {
+          opType: 'Gather',
+          input: ['stem_of_token', 'input_ids'],
+          output: ['stems'],
+          attribute: [{ name: 'axis', type: INT, i: 0 }],
+        },
+        {
+          opType: 'OneHot',
+          input: ['stems', 'depth', 'off_on'],
+          output: ['one_hot'],
+          attribute: [{ name: 'axis', type: INT, i: -1 }],
+        },
+        {
+          opType: 'Gather',
+          input: ['weight_of_token', 'input_ids'],
+          output: ['weights'],
+          attribute: [{ name: 'axis', type: INT, i: 0 }],
+        },
         { opType: 'Mul', input: ['weights', 'mask_float'], output: ['masked_weights'] },
         { opType: 'Unsqueeze', input: ['masked_weights', 'last_axis'], output: ['weights_3d'] },
         { opType: 'Mul', input: ['one_hot', 'weights_3d'], output: ['last_hidden_state'] },
@@ -202,7 +281,12 @@ function oneHotGraph(vocabulary: Vocabulary, idf: ReadonlyMap<string, number>): 
 }
 
 /** `last_hidden_state[b, s] = table[input_ids[b, s]] * mask[b, s]`, rows random directions × IDF. */
-function randomProjectionGraph(vocabulary: Vocabulary, idf: ReadonlyMap<string, number>, dimension: number, seed: number): GraphSpec {
+function randomProjectionGraph(
+  vocabulary: Vocabulary,
+  idf: ReadonlyMap<string, number>,
+  dimension: number,
+  seed: number,
+): GraphSpec {
   const random = mulberry32(seed);
   const directions = new Map<string, Float32Array>();
   const table = new Float32Array(vocabulary.tokens.length * dimension);
@@ -310,7 +394,11 @@ function tokenizerJson(tokens: readonly string[]) {
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      single: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      ],
       pair: [
         { SpecialToken: { id: '[CLS]', type_id: 0 } },
         { Sequence: { id: 'A', type_id: 0 } },

@@ -141,7 +141,14 @@ export async function startWorld(options: WorldOptions): Promise<World> {
  * a command, may well appear in a log for other reasons).
  */
 export function dialogueInLogs(output: string, texts: readonly string[]): string[] {
-  const quotable = [...new Set(texts.flatMap((text) => text.split('\n')).map((line) => line.trim()).filter((line) => line.length >= 16))];
+  const quotable = [
+    ...new Set(
+      texts
+        .flatMap((text) => text.split('\n'))
+        .map((line) => line.trim())
+        .filter((line) => line.length >= 16),
+    ),
+  ];
   const leaks: string[] = [];
   for (const line of output.split('\n')) {
     const level = /^\{"level":(\d+)/.exec(line)?.[1];
@@ -210,7 +217,8 @@ export async function waitForSheet(world: World, timeoutMs = 30_000): Promise<vo
   for (;;) {
     const evaluations = await count(world.database, 'select count(*)::int as n from evaluations');
     if (Math.max(0, world.sheets.rows('Результаты').length - 1) >= evaluations) return;
-    if (Date.now() > deadline) throw new Error(`sheet has ${world.sheets.rows('Результаты').length - 1} rows for ${evaluations} evaluations`);
+    if (Date.now() > deadline)
+      throw new Error(`sheet has ${world.sheets.rows('Результаты').length - 1} rows for ${evaluations} evaluations`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

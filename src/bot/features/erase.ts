@@ -64,7 +64,6 @@ feature.on('callback_query:data', async (ctx, next) => {
   await ctx.reply(erasureReportText(ctx.t.bind(ctx), report, ctx.config.teamTimeZone));
 });
 
-
 /** The Telegram id after the command: digits only, as Telegram shows it. */
 function telegramIdIn(text: string): TelegramId | undefined {
   const digits = text.trim();

@@ -39,8 +39,18 @@ export async function createInvite(
   ctx: ConversationContext,
   request: InviteRequest,
 ): Promise<void> {
-  const maxUses = await choose(conversation, ctx, ctx.t('invite-ask-uses'), usesChoices.map((n) => [String(n), n] as const));
-  const days = await choose(conversation, ctx, ctx.t('invite-ask-days'), daysChoices.map((n) => [String(n), n] as const));
+  const maxUses = await choose(
+    conversation,
+    ctx,
+    ctx.t('invite-ask-uses'),
+    usesChoices.map((n) => [String(n), n] as const),
+  );
+  const days = await choose(
+    conversation,
+    ctx,
+    ctx.t('invite-ask-days'),
+    daysChoices.map((n) => [String(n), n] as const),
+  );
   const role: UserRole = request.mayInviteManagers
     ? await choose(conversation, ctx, ctx.t('invite-ask-role'), [
         [ctx.t('invite-role-trainee'), 'trainee'],
@@ -71,7 +81,11 @@ async function choose<T extends string | number>(
   question: string,
   options: ReadonlyArray<readonly [label: string, value: T]>,
 ): Promise<T> {
-  const offered = options.map(([label, value], index) => ({ label, value, data: encodeCallback({ type: 'invite-option', index }) }));
+  const offered = options.map(([label, value], index) => ({
+    label,
+    value,
+    data: encodeCallback({ type: 'invite-option', index }),
+  }));
   const keyboard = new InlineKeyboard();
   for (const { label, data } of offered) keyboard.text(label, data);
   await ctx.reply(question, { reply_markup: keyboard });
@@ -90,7 +104,10 @@ async function choose<T extends string | number>(
  * An update that is not one of the question's buttons: /cancel ends the flow, another command leaves
  * it and runs as usual. Anything else gets a reminder, and the plugin drops it: the question stays.
  */
-async function notAnOption(conversation: Conversation<BotContext, ConversationContext>, other: ConversationContext): Promise<void> {
+async function notAnOption(
+  conversation: Conversation<BotContext, ConversationContext>,
+  other: ConversationContext,
+): Promise<void> {
   if (other.hasCommand('cancel')) {
     await other.reply(other.t('invite-cancelled'));
     await conversation.halt();

@@ -43,9 +43,9 @@ export async function accessGate(ctx: BotContext, next: NextFunction): Promise<v
 async function leaveGroup(ctx: BotContext): Promise<void> {
   if (!ctx.message || !ctx.chat) return;
   ctx.logger.info({ chatId: ctx.chat.id, chatType: ctx.chat.type }, 'added to a group chat: leaving it');
-  await ctx.reply(ctx.t('group-not-supported', { bot: ctx.me.username })).catch((error: unknown) =>
-    ctx.logger.warn({ err: error }, 'could not tell the group why the bot leaves'),
-  );
+  await ctx
+    .reply(ctx.t('group-not-supported', { bot: ctx.me.username }))
+    .catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not tell the group why the bot leaves'));
   await ctx.leaveChat();
 }
 

@@ -117,4 +117,3 @@ export class ErasureListener {
     this.handlers.onErased({ telegramId: parsed.telegramId as TelegramId, userId: parsed.userId as UserId });
   }
 }
-

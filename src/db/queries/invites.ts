@@ -14,13 +14,15 @@ export async function createInvite(
   input: { readonly createdBy: UserId; readonly role: UserRole; readonly maxUses: number; readonly expiresAt: Date },
 ): Promise<Invite> {
   const code = randomBytes(9).toString('base64url');
-  const [invite] = await db.insert(invites).values({ code, ...input }).returning();
+  const [invite] = await db
+    .insert(invites)
+    .values({ code, ...input })
+    .returning();
   return invite!;
 }
 
 export type RedeemResult =
-  | { readonly ok: true; readonly role: UserRole }
-  | { readonly ok: false; readonly reason: 'unknown' | 'expired' | 'used-up' };
+  { readonly ok: true; readonly role: UserRole } | { readonly ok: false; readonly reason: 'unknown' | 'expired' | 'used-up' };
 
 /**
  * Spends one use of an invite for a person, registers them and gives them the invite's role,
@@ -28,7 +30,12 @@ export type RedeemResult =
  * wrong, expired or used up is not written anywhere. A person redeeming the same code again does
  * not spend another use.
  */
-export async function redeemInvite(db: Database, code: string, profile: TelegramProfile, now = new Date()): Promise<RedeemResult> {
+export async function redeemInvite(
+  db: Database,
+  code: string,
+  profile: TelegramProfile,
+  now = new Date(),
+): Promise<RedeemResult> {
   // One statement, not a transaction: see storeEvaluationAndFinish. The row lock the update takes
   // makes a second person racing for the last use re-check `uses < max_uses` and lose.
   const at = sql`${now.toISOString()}::timestamptz`;
@@ -66,6 +73,10 @@ export async function redeemInvite(db: Database, code: string, profile: Telegram
 
 /** Whether this user was ever admitted by an invite. */
 export async function wasAdmittedByInvite(db: Database, userId: UserId): Promise<boolean> {
-  const [row] = await db.select({ code: inviteRedemptions.code }).from(inviteRedemptions).where(eq(inviteRedemptions.userId, userId)).limit(1);
+  const [row] = await db
+    .select({ code: inviteRedemptions.code })
+    .from(inviteRedemptions)
+    .where(eq(inviteRedemptions.userId, userId))
+    .limit(1);
   return row !== undefined;
 }

@@ -222,10 +222,7 @@ export interface FinishedRange {
 export async function listSessionResults(db: Database, range: FinishedRange = {}): Promise<SessionResult[]> {
   return selectSessionResults(
     db,
-    and(
-      range.from ? gte(sessions.finishedAt, range.from) : undefined,
-      range.to ? lt(sessions.finishedAt, range.to) : undefined,
-    ),
+    and(range.from ? gte(sessions.finishedAt, range.from) : undefined, range.to ? lt(sessions.finishedAt, range.to) : undefined),
   );
 }
 
@@ -257,7 +254,9 @@ export async function listTraineeSummaries(db: Database): Promise<TraineeSummary
       sessionsFinished: sql<number>`(count(${evaluations.id}))::int`,
       averageScore: sql<number | null>`round(avg(${evaluations.totalScore}), 1)::float8`,
       bestScore: sql<number | null>`max(${evaluations.totalScore})`,
-      lastScore: sql<number | null>`(array_agg(${evaluations.totalScore} order by ${sessions.finishedAt} desc, ${sessions.id} desc) filter (where ${evaluated}))[1]`,
+      lastScore: sql<
+        number | null
+      >`(array_agg(${evaluations.totalScore} order by ${sessions.finishedAt} desc, ${sessions.id} desc) filter (where ${evaluated}))[1]`,
       lastActivity: sql<Date | null>`greatest(max(${sessions.startedAt}), max(${sessions.finishedAt}))`.mapWith(
         sessions.startedAt,
       ),

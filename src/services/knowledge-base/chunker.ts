@@ -161,7 +161,11 @@ function unitsOf(text: string, targetSize: number, joiner: Unit['joiner']): Unit
   if (sentences.length > 1) {
     return sentences.flatMap((sentence, index) => unitsOf(sentence, targetSize, index === 0 ? joiner : ' '));
   }
-  return text.split(/\s+/).flatMap((word, index) => piecesOf(word, targetSize).map((piece, n) => ({ text: piece, joiner: index === 0 && n === 0 ? joiner : ' ' })));
+  return text
+    .split(/\s+/)
+    .flatMap((word, index) =>
+      piecesOf(word, targetSize).map((piece, n) => ({ text: piece, joiner: index === 0 && n === 0 ? joiner : ' ' })),
+    );
 }
 
 /** A "word" longer than a chunk (a pasted hash, a base64 blob, a URL) is cut hard at the target size. */

@@ -8,8 +8,7 @@ export interface ParseRequest {
   readonly limits: DocumentLimits;
 }
 export type ParseReply =
-  | { readonly ok: true; readonly document: ParsedDocument }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly document: ParsedDocument } | { readonly ok: false; readonly reason: string };
 
 /**
  * A thread's heap for one PDF or DOCX. A hostile file (a few hundred kilobytes that inflate to
@@ -21,7 +20,10 @@ const parseTimeoutMs = 60_000;
 function workerEntry(): { file: URL; workerData: Record<string, unknown> } {
   // From source (tsx) the thread needs the bootstrap that registers tsx in it.
   if (import.meta.url.endsWith('.ts')) {
-    return { file: new URL('../../worker-bootstrap.mjs', import.meta.url), workerData: { entry: new URL('./parse-worker.ts', import.meta.url).href } };
+    return {
+      file: new URL('../../worker-bootstrap.mjs', import.meta.url),
+      workerData: { entry: new URL('./parse-worker.ts', import.meta.url).href },
+    };
   }
   return { file: new URL('./parse-worker.js', import.meta.url), workerData: {} };
 }
@@ -41,7 +43,10 @@ export async function parseInThread(file: string, content: Uint8Array, limits: D
   });
   try {
     const reply = await new Promise<ParseReply>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new DocumentParseError(file, `разбор не закончился за ${parseTimeoutMs / 1000} с`)), parseTimeoutMs);
+      const timer = setTimeout(
+        () => reject(new DocumentParseError(file, `разбор не закончился за ${parseTimeoutMs / 1000} с`)),
+        parseTimeoutMs,
+      );
       worker.once('message', (message: ParseReply) => {
         clearTimeout(timer);
         resolve(message);
@@ -50,7 +55,11 @@ export async function parseInThread(file: string, content: Uint8Array, limits: D
         clearTimeout(timer);
         reject(
           error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-            ? new DocumentParseError(file, `распакованный документ не помещается в ${threadHeapMb} МБ памяти (похоже на «zip-бомбу»)`, { cause: error })
+            ? new DocumentParseError(
+                file,
+                `распакованный документ не помещается в ${threadHeapMb} МБ памяти (похоже на «zip-бомбу»)`,
+                { cause: error },
+              )
             : new DocumentParseError(file, `разбор прервался: ${error.message}`, { cause: error }),
         );
       });

@@ -55,7 +55,11 @@ export interface ExportWorkerDeps {
 type PassOutcome = 'exported' | 'idle' | 'failed' | 'paused';
 
 /** Exponential backoff with full jitter: uniform in [0, min(cap, base · 2^(attempt−1))). */
-export function backoffDelay(attempt: number, timing: Pick<ExportTiming, 'backoffBaseMs' | 'backoffCapMs'>, random: () => number): number {
+export function backoffDelay(
+  attempt: number,
+  timing: Pick<ExportTiming, 'backoffBaseMs' | 'backoffCapMs'>,
+  random: () => number,
+): number {
   const ceiling = Math.min(timing.backoffCapMs, timing.backoffBaseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
   return Math.floor(random() * ceiling);
 }
@@ -236,7 +240,10 @@ export class ExportWorker {
     const ids = claimed.map((c) => c.sessionId);
     try {
       const results = await loadSessionResults(this.deps.db, ids);
-      this.warnAboutUnexportable(ids, results.map((r) => r.sessionId));
+      this.warnAboutUnexportable(
+        ids,
+        results.map((r) => r.sessionId),
+      );
       await this.deps.sheet.ensureResultsTab();
       let toAppend = results;
       if (claimed.some((c) => c.attempts > 1)) {
@@ -304,7 +311,8 @@ export class ExportWorker {
     if (error instanceof SheetsError) {
       this.deps.sheet.invalidate(error);
       if (error.kind === 'rejected' && !error.isUnknownRange && claimed.length > 1) this.oneByOne = true;
-      if (this.stopping) this.deps.logger.info({ sessions: claimed.map((c) => c.sessionId) }, 'export interrupted by shutdown; stays queued');
+      if (this.stopping)
+        this.deps.logger.info({ sessions: claimed.map((c) => c.sessionId) }, 'export interrupted by shutdown; stays queued');
       else this.monitor.failed(error, await this.pendingCount());
     } else {
       this.deps.logger.error({ err: error, sessions: claimed.map((c) => c.sessionId) }, 'Google Sheets export failed');
@@ -329,7 +337,10 @@ export class ExportWorker {
   private warnAboutUnexportable(claimed: readonly SessionId[], found: readonly SessionId[]): void {
     const missing = claimed.filter((id) => !found.includes(id));
     if (missing.length > 0) {
-      this.deps.logger.warn({ sessions: missing }, 'queued for the sheet but not a finished, evaluated session; dropped from the queue');
+      this.deps.logger.warn(
+        { sessions: missing },
+        'queued for the sheet but not a finished, evaluated session; dropped from the queue',
+      );
     }
   }
 

@@ -165,7 +165,11 @@ export class ManagersSheet {
    * Runs an operation on a tab the export owns, creating the tab first. A tab deleted by hand since
    * (Google: "Unable to parse range") is recreated with its header and the operation runs once more.
    */
-  private async inTab<T>(title: string, layout: TabLayout, operation: (client: SheetsClient, tab: string) => Promise<T>): Promise<T> {
+  private async inTab<T>(
+    title: string,
+    layout: TabLayout,
+    operation: (client: SheetsClient, tab: string) => Promise<T>,
+  ): Promise<T> {
     await this.ensureTab(title, layout);
     const client = await this.connect();
     try {

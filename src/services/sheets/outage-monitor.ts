@@ -52,7 +52,10 @@ export class OutageMonitor {
     const outage = (this.outage ??= { since: this.now(), kinds: new Set(), failures: 0, alerted: false });
     outage.failures += 1;
     if (outage.kinds.has(error.kind)) {
-      this.logger.debug({ kind: error.kind, failures: outage.failures, err: error.message }, 'Google Sheets export still failing');
+      this.logger.debug(
+        { kind: error.kind, failures: outage.failures, err: error.message },
+        'Google Sheets export still failing',
+      );
       return;
     }
     outage.kinds.add(error.kind);

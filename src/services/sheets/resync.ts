@@ -85,7 +85,11 @@ export async function resyncSheet(deps: ResyncDeps, range: FinishedRange = {}): 
   return report;
 }
 
-async function appendInChunks(deps: ResyncDeps, missing: readonly SessionResult[], claimed: ReadonlySet<SessionId>): Promise<void> {
+async function appendInChunks(
+  deps: ResyncDeps,
+  missing: readonly SessionResult[],
+  claimed: ReadonlySet<SessionId>,
+): Promise<void> {
   const chunkSize = deps.chunkSize ?? 500;
   for (let start = 0; start < missing.length; start += chunkSize) {
     const chunk = missing.slice(start, start + chunkSize);
@@ -95,7 +99,10 @@ async function appendInChunks(deps: ResyncDeps, missing: readonly SessionResult[
       await deps.sheet.appendResults(chunk);
     } catch (error) {
       // Give the queued ones back at once; their retry reads the sheet before appending.
-      const unsent = missing.slice(start).map((r) => r.sessionId).filter((id) => claimed.has(id));
+      const unsent = missing
+        .slice(start)
+        .map((r) => r.sessionId)
+        .filter((id) => claimed.has(id));
       await recordExportFailures(
         deps.db,
         unsent.map((sessionId) => ({ sessionId, retryInMs: 0 })),

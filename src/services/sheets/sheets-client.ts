@@ -17,13 +17,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * - `unavailable`: Google is down, overloaded (429, 5xx), unreachable or too slow (a timeout);
  * - `rejected`: Google refused the request itself (400): a bug, or a tab changed by hand.
  */
-export type SheetsFailureKind =
-  | 'credentials'
-  | 'api-disabled'
-  | 'no-access'
-  | 'spreadsheet-missing'
-  | 'unavailable'
-  | 'rejected';
+export type SheetsFailureKind = 'credentials' | 'api-disabled' | 'no-access' | 'spreadsheet-missing' | 'unavailable' | 'rejected';
 
 /** A failed Sheets call, classified; `message` is precise and never contains a secret. */
 export class SheetsError extends Error {
@@ -69,7 +63,12 @@ export async function readServiceAccountKey(file: string): Promise<ServiceAccoun
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'no permission to read it' : `cannot be read (${code ?? 'error'})`;
+    const why =
+      code === 'ENOENT'
+        ? 'the file does not exist'
+        : code === 'EACCES'
+          ? 'no permission to read it'
+          : `cannot be read (${code ?? 'error'})`;
     throw keyFileError(file, why);
   }
   let json: unknown;
@@ -230,7 +229,12 @@ export class SheetsClient {
   async updateValues(range: string, rows: readonly (readonly CellValue[])[]): Promise<void> {
     await this.call('values.update', (options) =>
       this.api.spreadsheets.values.update(
-        { spreadsheetId: this.spreadsheetId, range, valueInputOption: 'RAW', requestBody: { values: rows.map((row) => [...row]) } },
+        {
+          spreadsheetId: this.spreadsheetId,
+          range,
+          valueInputOption: 'RAW',
+          requestBody: { values: rows.map((row) => [...row]) },
+        },
         options,
       ),
     );
@@ -333,11 +337,7 @@ function classifyStatus(status: number, reasons: readonly string[]): SheetsFailu
   return 'rejected';
 }
 
-function explain(
-  kind: SheetsFailureKind,
-  key: Pick<ServiceAccountKey, 'clientEmail' | 'file'>,
-  spreadsheetId: string,
-): string {
+function explain(kind: SheetsFailureKind, key: Pick<ServiceAccountKey, 'clientEmail' | 'file'>, spreadsheetId: string): string {
   switch (kind) {
     case 'credentials':
       return `Google rejected the key of ${key.clientEmail} (${key.file}); it may have been deleted or disabled: create a new JSON key.`;

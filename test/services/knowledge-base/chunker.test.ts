@@ -6,8 +6,7 @@ import { readSampleKnowledgeBase } from '../../support/knowledge-base.js';
 const markdown = (text: string, file = 'catalog.md'): ParsedDocument => ({ file, format: 'markdown', text });
 
 const sentence = (i: number) => `Предложение номер ${i} рассказывает о тарифе и его условиях подробно.`;
-const longParagraph = (from: number, count: number) =>
-  Array.from({ length: count }, (_, i) => sentence(from + i)).join(' ');
+const longParagraph = (from: number, count: number) => Array.from({ length: count }, (_, i) => sentence(from + i)).join(' ');
 
 describe('chunkDocument', () => {
   it('gives each chunk its heading path, leaving out the document title', () => {
@@ -69,7 +68,11 @@ describe('chunkDocument', () => {
   });
 
   it('splits plain text by paragraphs with no headings', () => {
-    const chunks = chunkDocument({ file: 'notes.txt', format: 'text', text: `${longParagraph(1, 10)}\n\n${longParagraph(11, 10)}` });
+    const chunks = chunkDocument({
+      file: 'notes.txt',
+      format: 'text',
+      text: `${longParagraph(1, 10)}\n\n${longParagraph(11, 10)}`,
+    });
     expect(chunks.length).toBeGreaterThan(1);
     expect(chunks.every((c) => c.headingPath.length === 0)).toBe(true);
   });
@@ -90,7 +93,12 @@ describe('chunkDocument', () => {
         expect(chunk.text.trim()).not.toBe('');
         expect(chunk.text.length).toBeLessThanOrEqual(1_200);
       }
-      const bodyWords = wordsOf(text.split('\n').filter((line) => !line.startsWith('#')).join('\n'));
+      const bodyWords = wordsOf(
+        text
+          .split('\n')
+          .filter((line) => !line.startsWith('#'))
+          .join('\n'),
+      );
       const chunkWords = new Set(chunks.flatMap((c) => [...wordsOf(c.text)]));
       const lost = [...bodyWords].filter((word) => !chunkWords.has(word));
       expect(lost).toEqual([]);

@@ -28,9 +28,9 @@ describe('hostile documents in the knowledge base', () => {
   });
 
   it('skips a file over KB_MAX_FILE_MB and a text over KB_MAX_TEXT_CHARS, saying which limit', async () => {
-    expect(await reasonOf(parseDocument('big.md', new Uint8Array(3 * 1024 * 1024), { ...limits, maxFileBytes: 2 * 1024 * 1024 }))).toContain(
-      'KB_MAX_FILE_MB',
-    );
+    expect(
+      await reasonOf(parseDocument('big.md', new Uint8Array(3 * 1024 * 1024), { ...limits, maxFileBytes: 2 * 1024 * 1024 })),
+    ).toContain('KB_MAX_FILE_MB');
     const long = new TextEncoder().encode('Тариф «Бизнес». '.repeat(10_000));
     expect(await reasonOf(parseDocument('long.md', long, { ...limits, maxTextChars: 50_000 }))).toContain('KB_MAX_TEXT_CHARS');
     // A real DOCX of the same size as the bomb's archive is read as usual.
@@ -44,6 +44,11 @@ describe('hostile documents in the knowledge base', () => {
     expect(parsed.text.length).toBeLessThan(1_000);
     const chunks = chunkDocument({ file: 'hash.txt', format: 'text', text: `Ключ: ${'x'.repeat(50_000)} конец` });
     expect(Math.max(...chunks.map((c) => c.text.length))).toBeLessThanOrEqual(1_600);
-    expect(chunks.map((c) => c.text).join('').replace(/\s/g, '').length).toBeGreaterThanOrEqual(50_000);
+    expect(
+      chunks
+        .map((c) => c.text)
+        .join('')
+        .replace(/\s/g, '').length,
+    ).toBeGreaterThanOrEqual(50_000);
   });
 });

@@ -1,25 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { chunkDocument } from '../../../src/services/knowledge-base/chunker.js';
-import {
-  DocumentParseError,
-  formatOf,
-  htmlToMarkdown,
-  parseDocument,
-} from '../../../src/services/knowledge-base/parsers.js';
+import { DocumentParseError, formatOf, htmlToMarkdown, parseDocument } from '../../../src/services/knowledge-base/parsers.js';
 import { BROKEN_PDF, makeDocx, makePdf } from '../../support/documents.js';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
 /** Windows-1251 for Russian letters (А–я, Ё, ё) and ASCII: enough to write a test file. */
 function windows1251(text: string): Uint8Array {
-  return Uint8Array.from([...text].map((char) => {
-    const code = char.codePointAt(0)!;
-    if (code < 0x80) return code;
-    if (code >= 0x410 && code <= 0x44f) return 0xc0 + (code - 0x410);
-    if (char === 'ё') return 0xb8;
-    if (char === 'Ё') return 0xa8;
-    throw new Error(`no cp1251 byte for ${char}`);
-  }));
+  return Uint8Array.from(
+    [...text].map((char) => {
+      const code = char.codePointAt(0)!;
+      if (code < 0x80) return code;
+      if (code >= 0x410 && code <= 0x44f) return 0xc0 + (code - 0x410);
+      if (char === 'ё') return 0xb8;
+      if (char === 'Ё') return 0xa8;
+      throw new Error(`no cp1251 byte for ${char}`);
+    }),
+  );
 }
 
 describe('parseDocument', () => {

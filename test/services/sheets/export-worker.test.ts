@@ -80,7 +80,11 @@ describe('the export worker', () => {
     expect(world.fake.rows(TRAINEES)[0]).toEqual(TRAINEES_LAYOUT.header);
 
     // Self-signed JWT with the spreadsheets scope; no token exchange ever happened.
-    expect(world.fake.lastClaims).toMatchObject({ iss: world.account.clientEmail, sub: world.account.clientEmail, scope: SPREADSHEETS_SCOPE });
+    expect(world.fake.lastClaims).toMatchObject({
+      iss: world.account.clientEmail,
+      sub: world.account.clientEmail,
+      scope: SPREADSHEETS_SCOPE,
+    });
     expect(world.fake.lastClaims).not.toHaveProperty('aud');
     expect(world.fake.attempts('token')).toBe(0);
     expect(world.fake.authFailures).toBe(0);
@@ -108,7 +112,10 @@ describe('the export worker', () => {
     await waitFor('several failed attempts', () => world.fake.requests.filter((r) => r.status === 503).length >= 4);
     for (const id of ids) {
       // Between attempts a row says why it waits (while in flight, last_error is cleared).
-      await waitFor(`session ${id} waiting with the reason`, async () => (await exportRow(database.db, id)).lastError?.includes('503') ?? false);
+      await waitFor(
+        `session ${id} waiting with the reason`,
+        async () => (await exportRow(database.db, id)).lastError?.includes('503') ?? false,
+      );
       expect((await exportRow(database.db, id)).status).toBe('pending');
     }
     expect(world.fake.rows(RESULTS)).toEqual([]);
@@ -220,7 +227,10 @@ describe('the export worker', () => {
     expect(claim).toEqual({ sessionId, attempts: 1 });
     world.fake.seedRows(RESULTS, [[sessionId, '@ivan']]);
     // Its lease runs out.
-    await database.db.update(sheetExports).set({ nextAttemptAt: new Date(Date.now() - 1_000) }).where(eq(sheetExports.sessionId, sessionId));
+    await database.db
+      .update(sheetExports)
+      .set({ nextAttemptAt: new Date(Date.now() - 1_000) })
+      .where(eq(sheetExports.sessionId, sessionId));
     const appendsBefore = appendsTo(world.fake, RESULTS);
 
     const { worker } = world.exporter();
@@ -269,7 +279,12 @@ describe('the export worker', () => {
       },
       world.logger,
     );
-    const worker = new ExportWorker({ db: counting, sheet, logger: world.logger, timing: { ...fastTiming, pollIntervalMs: 60_000 } });
+    const worker = new ExportWorker({
+      db: counting,
+      sheet,
+      logger: world.logger,
+      timing: { ...fastTiming, pollIntervalMs: 60_000 },
+    });
     worker.start();
     await new Promise((resolve) => setTimeout(resolve, 700));
     await worker.stop();

@@ -70,7 +70,10 @@ async function exportAll(): Promise<void> {
 }
 
 async function finishedAt(sessionId: SessionId, instant: string): Promise<void> {
-  await database.db.update(sessions).set({ finishedAt: new Date(instant) }).where(eq(sessions.id, sessionId));
+  await database.db
+    .update(sessions)
+    .set({ finishedAt: new Date(instant) })
+    .where(eq(sessions.id, sessionId));
 }
 
 describe('npm run sheets:resync', () => {

@@ -21,7 +21,11 @@ afterAll(async () => {
 });
 
 async function client(keyFile = account.file, timeoutMs = 2_000): Promise<SheetsClient> {
-  return new SheetsClient(await readServiceAccountKey(keyFile), { spreadsheetId: fake.spreadsheetId, apiRoot: fake.url, timeoutMs });
+  return new SheetsClient(await readServiceAccountKey(keyFile), {
+    spreadsheetId: fake.spreadsheetId,
+    apiRoot: fake.url,
+    timeoutMs,
+  });
 }
 
 async function failure(promise: Promise<unknown>): Promise<SheetsError> {
@@ -41,7 +45,13 @@ describe('the service-account key file', () => {
     const badPem = path.join(dir, 'bad-pem.json');
     await writeFile(notJson, 'BEGIN');
     await writeFile(noKey, JSON.stringify({ type: 'service_account', client_email: 'a@b.iam.gserviceaccount.com' }));
-    await writeFile(badPem, JSON.stringify({ client_email: 'a@b.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }));
+    await writeFile(
+      badPem,
+      JSON.stringify({
+        client_email: 'a@b.iam.gserviceaccount.com',
+        private_key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n',
+      }),
+    );
 
     for (const [file, problem] of [
       [missing, 'the file does not exist'],

@@ -29,8 +29,7 @@ export const fastTiming: Partial<ExportTiming> = {
   batchSize: 50,
 };
 
-export const scenarioTitle = (key: string): string =>
-  ({ 'cold-call': 'Холодный звонок', upsell: 'Допродажа' })[key] ?? key;
+export const scenarioTitle = (key: string): string => ({ 'cold-call': 'Холодный звонок', upsell: 'Допродажа' })[key] ?? key;
 
 /** A structured log line captured from pino. */
 export interface LogLine {
@@ -128,7 +127,12 @@ export interface TraineeSpec {
 /** A trainee finishes a session: dialogue stored, evaluation stored, export enqueued (one transaction). */
 export async function finishSession(
   db: TestDatabase['db'],
-  options: TraineeSpec & { readonly score?: number; readonly scenarioKey?: string; readonly difficulty?: string; readonly turns?: number } = {},
+  options: TraineeSpec & {
+    readonly score?: number;
+    readonly scenarioKey?: string;
+    readonly difficulty?: string;
+    readonly turns?: number;
+  } = {},
 ): Promise<SessionId> {
   const user = await getOrCreateUser(db, {
     telegramId: asTelegramId(options.telegramId ?? nextTelegramId++),
@@ -147,7 +151,14 @@ export async function finishSession(
     totalScore: score,
     criteria: [
       { key: 'contact', title: 'Контакт', weight: 40, score: score + 5 > 100 ? 100 : score + 5, evidence: '', comment: '' },
-      { key: 'needs', title: 'Выявление потребностей', weight: 60, score: score - 5 < 0 ? 0 : score - 5, evidence: '', comment: '' },
+      {
+        key: 'needs',
+        title: 'Выявление потребностей',
+        weight: 60,
+        score: score - 5 < 0 ? 0 : score - 5,
+        evidence: '',
+        comment: '',
+      },
     ],
     strengths: ['Вежливо поздоровался', 'Назвал компанию'],
     mistakes: ['=ДОРОГО() — формула? нет, просто текст'],
@@ -165,7 +176,10 @@ export function rowsOf(fake: SheetsFake, sessionId: SessionId): Cell[][] {
 
 /** The session ids in the results tab, in sheet order (header skipped). */
 export function sheetSessionIds(fake: SheetsFake): Cell[] {
-  return fake.rows(RESULTS).slice(1).map((row) => row[0]!);
+  return fake
+    .rows(RESULTS)
+    .slice(1)
+    .map((row) => row[0]!);
 }
 
 /** values.append requests that reached a tab (whatever the answer). */

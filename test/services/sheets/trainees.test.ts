@@ -59,7 +59,12 @@ describe('the trainees tab', () => {
     worker.start();
     await waitFor('the rewritten tab', () => world.fake.rows(TRAINEES)[2]?.[3] === 2);
     await worker.stop();
-    expect(world.fake.rows(TRAINEES).slice(1).map((row) => row.slice(0, 7))).toEqual([
+    expect(
+      world.fake
+        .rows(TRAINEES)
+        .slice(1)
+        .map((row) => row.slice(0, 7)),
+    ).toEqual([
       ['Анна Смирнова', '@anna', 501, 3, 70, 80, 70],
       ['Борис Орлов', '@boris', 502, 2, 72.5, 90, 90],
       ['Вера', '', 503, 0], // trailing empty cells are not stored
