@@ -196,6 +196,20 @@ describe('the client’s voice', () => {
     });
   });
 
+  it('in voice mode the client picks up by voice: the opening line is a voice note too', async () => {
+    const { bot, speech } = inTraining();
+    const boris = bot.user(7002);
+    const user = bot.services.access.allow(7002);
+    bot.services.voiceMode.preferences.set(user.id, 'on');
+    await boris.send('/scenarios');
+    await boris.press('sc:cold-call');
+
+    const started = await boris.press('sd:cold-call:easy');
+
+    expect(started.methods.filter((m) => m === 'sendMessage' || m === 'sendVoice')).toEqual(['sendMessage', 'sendVoice']);
+    expect(speech.texts.at(-1)).toBe(started.callsOf('sendVoice')[0]!.caption);
+  });
+
   it('a voice turn in voice mode: heard, then answered by voice', async () => {
     const { anna, user, bot } = inTraining();
     bot.services.voiceMode.preferences.set(user.id, 'on');

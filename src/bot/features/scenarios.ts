@@ -1,5 +1,6 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { Composer, InlineKeyboard } from 'grammy';
+import type { Chat } from 'grammy/types';
 import type { UserId } from '../../db/ids.js';
 import { ActiveSessionExistsError } from '../../db/queries/sessions.js';
 import { difficultyLevels, type Difficulty, type Scenario, type ScenarioCatalog } from '../../services/scenarios.js';
@@ -7,6 +8,7 @@ import type { AuthedContext, BotContext, ConversationContext } from '../context.
 import { decodeCallback, encodeCallback } from '../helpers/callback-data.js';
 import { removeButtons } from '../helpers/keyboard.js';
 import { outside } from '../helpers/outside.js';
+import { sendVoiceReply } from '../helpers/voice-reply.js';
 import { isAuthed } from '../middleware/access.js';
 
 export const switchScenarioConversation = 'switch-scenario';
@@ -103,17 +105,23 @@ async function beginTraining(
 }
 
 async function startAndGreet(ctx: BotContext, { userId, scenarioKey, difficulty }: SwitchScenarioRequest): Promise<void> {
-  const { training, scenarios } = ctx.services;
+  const { training, scenarios, voiceMode } = ctx.services;
   const scenario = scenarios.get(scenarioKey);
   try {
     const started = await training.start(userId, scenario.key, difficulty);
     await ctx.reply(ctx.t('session-started', { title: scenario.title, difficulty: scenario.difficulties[difficulty].label }));
-    await ctx.reply(started.openingLine);
+    // In voice mode the client picks up the phone by voice too, not only from the second line on.
+    if (inChat(ctx) && (await voiceMode.repliesByVoice(userId, scenario))) await sendVoiceReply(ctx, started.openingLine);
+    else await ctx.reply(started.openingLine);
     await training.markReplyDelivered(started.openingLineId);
   } catch (error) {
     if (!(error instanceof ActiveSessionExistsError)) throw error;
     await ctx.reply(ctx.t('session-already-active'));
   }
+}
+
+function inChat(ctx: BotContext): ctx is BotContext & { readonly chat: Chat } {
+  return ctx.chat !== undefined;
 }
 
 /** Who picked which scenario: the conversation's argument, fixed when it is entered (it must be JSON). */
