@@ -157,6 +157,7 @@ help =
     /scenarios — choose a scenario
     /finish — finish the training and get a score
     /hint — a hint from the knowledge base
+    /voice — the client answers by voice or in text
     /history — latest trainings
     /stats — your progress
     /help — this help
