@@ -127,7 +127,8 @@ class ChatWatcher {
 
 /** Menu → scenario → difficulty → opening line, then the chat is followed from there. */
 async function openDialogue(trainee: Trainee, watcher: ChatWatcher): Promise<void> {
-  await startScenario(trainee.user);
+  // A written scenario: the call scenarios answer by voice by default, and this measures text turns.
+  await startScenario(trainee.user, 'needs-discovery');
   trainee.dialogueStart = trainee.user.messages({ includeDeleted: true }).length;
   watcher.follow(trainee.user);
 }
