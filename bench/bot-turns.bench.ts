@@ -24,25 +24,10 @@ import { createMetrics } from '../src/metrics.js';
 import { createServices } from '../src/services/create-services.js';
 import type { ChatModel } from '../src/services/llm.js';
 import { loadScenarios } from '../src/services/scenarios.js';
-import { formatMs, percentile, printTable } from './support.js';
+import { benchBotInfo as botInfo, formatMs, percentile, printTable } from './support.js';
 
 const turnsPerTrainee = 10;
 const levels = [1, 50, 200] as const;
-const botInfo = {
-  id: 1,
-  is_bot: true as const,
-  first_name: 'Bench',
-  username: 'bench_bot',
-  can_join_groups: false,
-  can_read_all_group_messages: false,
-  supports_inline_queries: false,
-  can_connect_to_business: false,
-  has_main_web_app: false,
-  has_topics_enabled: false,
-  allows_users_to_create_topics: false,
-  can_manage_bots: false,
-  supports_join_request_queries: false,
-};
 
 /** Answers every Bot API call at once, as if Telegram were infinitely fast. */
 const instantTelegram: Transformer = async (_prev, method, payload) => {

@@ -18,3 +18,20 @@ export function printTable(title: string, header: readonly string[], rows: Reado
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) console.log(line(row));
 }
+
+/** The bot the benchmarks run as: grammY needs it to skip getMe. */
+export const benchBotInfo = {
+  id: 1,
+  is_bot: true as const,
+  first_name: 'Bench',
+  username: 'bench_bot',
+  can_join_groups: false,
+  can_read_all_group_messages: false,
+  supports_inline_queries: false,
+  can_connect_to_business: false,
+  has_main_web_app: false,
+  has_topics_enabled: false,
+  allows_users_to_create_topics: false,
+  can_manage_bots: false,
+  supports_join_request_queries: false,
+};

@@ -27,28 +27,13 @@ import { createServices } from '../src/services/create-services.js';
 import type { ChatModel } from '../src/services/llm.js';
 import { loadScenarios } from '../src/services/scenarios.js';
 import type { SpeechToText } from '../src/services/speech-to-text.js';
-import { formatMs, percentile, printTable } from './support.js';
+import { benchBotInfo as botInfo, formatMs, percentile, printTable } from './support.js';
 
 const trainees = 50;
 const rounds = 3;
 /** What a fast Whisper server takes for a short note. */
 const transcriptionMs = 250;
 const token = '123456789:AAFakeTokenForBenchOnly_0123456789';
-const botInfo = {
-  id: 1,
-  is_bot: true as const,
-  first_name: 'Bench',
-  username: 'bench_bot',
-  can_join_groups: false,
-  can_read_all_group_messages: false,
-  supports_inline_queries: false,
-  can_connect_to_business: false,
-  has_main_web_app: false,
-  has_topics_enabled: false,
-  allows_users_to_create_topics: false,
-  can_manage_bots: false,
-  supports_join_request_queries: false,
-};
 const note = readFileSync(path.resolve(import.meta.dirname, '../test/fixtures/voice-turn.ogg'));
 const clientPrefix = 'Ответ клиента';
 
