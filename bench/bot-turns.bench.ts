@@ -17,7 +17,6 @@ import { createI18n } from '../src/bot/i18n.js';
 import { createBot } from '../src/bot/index.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { asTelegramId } from '../src/db/ids.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
@@ -108,8 +107,8 @@ export interface BotTurnBenchResult {
 export async function runBotTurnBench(): Promise<BotTurnBenchResult[]> {
   const logger = createLogger({ level: 'silent', pretty: false });
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bench-pg-'));
-  const postgres = await startEmbeddedPostgres(dataDir, logger);
-  const database = await openDatabase({ databaseUrl: postgres.url, dataDir }, logger);
+  // No DATABASE_URL: openDatabase starts the embedded PostgreSQL, and close() stops it.
+  const database = await openDatabase({ databaseUrl: undefined, dataDir }, logger);
   try {
     const config = loadConfig({
       BOT_TOKEN: '123456789:AAFakeTokenForBenchOnly_0123456789',
@@ -187,7 +186,6 @@ export async function runBotTurnBench(): Promise<BotTurnBenchResult[]> {
     return results;
   } finally {
     await database.close();
-    await postgres.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -19,7 +19,6 @@ import { createI18n } from '../src/bot/i18n.js';
 import { createBot } from '../src/bot/index.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { asTelegramId } from '../src/db/ids.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
@@ -129,8 +128,8 @@ export interface VoiceTurnBenchResult {
 export async function runVoiceTurnBench(): Promise<VoiceTurnBenchResult> {
   const logger = createLogger({ level: 'silent', pretty: false });
   const dataDir = await mkdtemp(path.join(tmpdir(), 'bench-voice-pg-'));
-  const postgres = await startEmbeddedPostgres(dataDir, logger);
-  const database = await openDatabase({ databaseUrl: postgres.url, dataDir }, logger);
+  // No DATABASE_URL: openDatabase starts the embedded PostgreSQL, and close() stops it.
+  const database = await openDatabase({ databaseUrl: undefined, dataDir }, logger);
   try {
     const config = loadConfig({ BOT_TOKEN: token, OPENAI_API_KEY: 'sk-bench', ACCESS_MODE: 'open', LOG_LEVEL: 'silent' });
     const modelTime = new Map<number, number>();
@@ -233,7 +232,6 @@ export async function runVoiceTurnBench(): Promise<VoiceTurnBenchResult> {
     return result;
   } finally {
     await database.close();
-    await postgres.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

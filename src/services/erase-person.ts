@@ -64,15 +64,7 @@ export interface ErasureReport {
   /** False: the database held nothing about this id (already erased, or never here). */
   readonly found: boolean;
   /** Rows deleted, per table. */
-  readonly removed: {
-    readonly users: number;
-    readonly sessions: number;
-    readonly messages: number;
-    readonly evaluations: number;
-    readonly inviteRedemptions: number;
-    readonly conversationStates: number;
-    readonly sheetExports: number;
-  };
+  readonly removed: Omit<ErasedRows, 'userId' | 'sheetErasureId' | 'invitesDetached' | 'invitesClosed'>;
   /** Invites the person created: kept without their name (the people they admitted stay admitted); open ones closed. */
   readonly invites: { readonly detached: number; readonly closed: number };
   readonly sheet: SheetOutcome;
@@ -258,19 +250,12 @@ function queuedBecause(error: unknown, sheet: ManagersSheet): SheetOutcome {
 }
 
 function toReport(telegramId: TelegramId, rows: ErasedRows, sheet: SheetOutcome): ErasureReport {
+  const { userId: _userId, sheetErasureId: _sheetErasureId, invitesDetached, invitesClosed, ...removed } = rows;
   return {
     telegramId,
     found: rows.users > 0,
-    removed: {
-      users: rows.users,
-      sessions: rows.sessions,
-      messages: rows.messages,
-      evaluations: rows.evaluations,
-      inviteRedemptions: rows.inviteRedemptions,
-      conversationStates: rows.conversationStates,
-      sheetExports: rows.sheetExports,
-    },
-    invites: { detached: rows.invitesDetached, closed: rows.invitesClosed },
+    removed,
+    invites: { detached: invitesDetached, closed: invitesClosed },
     sheet,
   };
 }

@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { lastTraineeLine, scriptedModel } from '../support/model-script.js';
 import type { OpenAiFake } from '../support/openai-fake.js';
 import type { TelegramFake } from '../support/telegram-fake.js';
-import { openAiKey, startScenario, startWorld, type World } from '../support/world.js';
+import { spawnBotProcess } from '../support/bot-process.js';
+import { startScenario, startWorld, type World } from '../support/world.js';
 import { recordCase } from './report.js';
 
 const trainee = 7_501;
@@ -30,36 +29,12 @@ afterAll(async () => {
 const answerTo = (line: string) => `Клиент отвечает на: ${line}`;
 const logLines = (output: string, msg: RegExp) => output.split('\n').filter((line) => line.startsWith('{') && msg.test(line));
 
-/**
- * A second bot process on the same database and token, as an operator would start it by mistake.
- * Spawned here rather than with startBotProcess, which waits for polling and keeps no exit code.
- */
+/** A second bot process on the same database and token, as an operator would start it by mistake. */
 function startSecondBot(): { readonly exited: Promise<number | null>; output(): string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/main.ts')], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/root',
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'debug',
-      HEALTH_PORT: '0',
-      TELEGRAM_API_ROOT: telegram.apiRoot,
-      BOT_TOKEN: telegram.token,
-      ...world.knowledge.env,
-      OPENAI_API_KEY: openAiKey,
-      OPENAI_BASE_URL: openai.baseUrl,
-      DATABASE_URL: world.database.url,
-      ALLOWED_USER_IDS: String(trainee),
-      LLM_TIMEOUT_MS: '20000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  void exited.finally(() => clearTimeout(timer));
-  return { exited, output: () => output };
+  const second = spawnBotProcess(telegram, { env: { ...world.env, LLM_TIMEOUT_MS: '20000' } });
+  const timer = setTimeout(() => second.child.kill('SIGKILL'), 30_000);
+  const exited = second.exited().finally(() => clearTimeout(timer));
+  return { exited, output: () => second.output() };
 }
 
 describe('a second bot process on the same database', () => {

@@ -27,13 +27,15 @@ export interface BotProcessOptions {
 /** The one line the bot logs when indexing at start has ended, whatever the outcome. */
 export const indexingEnded = /"msg":"knowledge base (indexed|not indexed|indexing failed)/;
 
-/** The real bot as a separate process, configured only through its environment. */
-export async function startBotProcess(telegram: TelegramFake, options: BotProcessOptions): Promise<BotProcess> {
+/**
+ * The real bot as a separate process, configured only through its environment, not waited for: a
+ * test that expects it to refuse to start reads its exit code and output.
+ */
+export function spawnBotProcess(telegram: TelegramFake, options: BotProcessOptions): BotProcess {
   // One process either way: the tsx CLI would run the bot in a child of its own, which a SIGKILL
   // sent to the CLI leaves running.
   const args =
     options.entry === 'build' ? [path.join(root, 'dist/main.js')] : ['--import', 'tsx', path.join(root, 'src/main.ts')];
-  const pollsBefore = telegram.callsOf('getUpdates').length;
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: {
@@ -52,16 +54,6 @@ export async function startBotProcess(telegram: TelegramFake, options: BotProces
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-
-  const polling = telegram.waitUntil(() => (telegram.callsOf('getUpdates').length > pollsBefore ? true : undefined), 30_000);
-  const outcome = await Promise.race([polling.then(() => 'polling' as const), exit.then(() => 'exited' as const)]);
-  if (outcome === 'exited') throw new Error(`the bot exited during start-up:\n${output}`);
-  if (options.waitForIndex !== false) {
-    const deadline = Date.now() + 60_000;
-    while (!indexingEnded.test(output) && child.exitCode === null && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-  }
-
   return {
     child,
     output: () => output,
@@ -71,4 +63,19 @@ export async function startBotProcess(telegram: TelegramFake, options: BotProces
       return exit;
     },
   };
+}
+
+/** The real bot as a separate process, once it polls (and, unless told, once its indexing at start has ended). */
+export async function startBotProcess(telegram: TelegramFake, options: BotProcessOptions): Promise<BotProcess> {
+  const pollsBefore = telegram.callsOf('getUpdates').length;
+  const bot = spawnBotProcess(telegram, options);
+  const polling = telegram.waitUntil(() => (telegram.callsOf('getUpdates').length > pollsBefore ? true : undefined), 30_000);
+  const outcome = await Promise.race([polling.then(() => 'polling' as const), bot.exited().then(() => 'exited' as const)]);
+  if (outcome === 'exited') throw new Error(`the bot exited during start-up:\n${bot.output()}`);
+  if (options.waitForIndex !== false) {
+    const deadline = Date.now() + 60_000;
+    while (!indexingEnded.test(bot.output()) && bot.child.exitCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+  }
+  return bot;
 }

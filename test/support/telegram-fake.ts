@@ -485,6 +485,11 @@ interface ChatState {
   readonly actions: ChatAction[];
   readonly answers: CallbackAnswer[];
 }
+/** A chat with nothing in it yet. */
+function newChat(id: number, user: Json): ChatState {
+  return { id, user, nextMessageId: 1, botMessages: [], userMessages: new Map(), drafts: [], actions: [], answers: [] };
+}
+
 interface PendingPoll {
   wake(): void;
   conflict(): void;
@@ -607,18 +612,7 @@ export class TelegramFake {
    * messages there are read with `groupMessages`, and `hasLeft` says whether it left the group.
    */
   postInGroup(groupId: number, from: FakeUser, text: string): number {
-    if (!this.chats.has(groupId)) {
-      this.chats.set(groupId, {
-        id: groupId,
-        user: { id: groupId, title: 'Группа' },
-        nextMessageId: 1,
-        botMessages: [],
-        userMessages: new Map(),
-        drafts: [],
-        actions: [],
-        answers: [],
-      });
-    }
+    if (!this.chats.has(groupId)) this.chats.set(groupId, newChat(groupId, { id: groupId, title: 'Группа' }));
     const chat = this.chats.get(groupId)!;
     const sender = this.chats.get(from.id)!.user;
     return this.enqueue({
@@ -657,16 +651,7 @@ export class TelegramFake {
       const info: Json = { id, is_bot: false, first_name: opts.firstName ?? `User${id}` };
       if (opts.username !== undefined) info.username = opts.username;
       if (opts.languageCode !== undefined) info.language_code = opts.languageCode;
-      this.chats.set(id, {
-        id,
-        user: info,
-        nextMessageId: 1,
-        botMessages: [],
-        userMessages: new Map(),
-        drafts: [],
-        actions: [],
-        answers: [],
-      });
+      this.chats.set(id, newChat(id, info));
       user = new FakeUser(this, id);
       this.users.set(id, user);
     }

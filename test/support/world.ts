@@ -23,6 +23,8 @@ export interface World {
   readonly knowledge: KnowledgeInfra;
   readonly sheets: SheetsFake;
   readonly bot: BotProcess;
+  /** The environment the bot was last started with (stand-ins' addresses, database, access). */
+  readonly env: Readonly<Record<string, string>>;
   /** Every line any bot process of this world printed, restarts included. */
   allOutput(): string;
   /** Kills (or stops) the bot and starts it again with the same configuration (plus overrides). */
@@ -104,6 +106,9 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     database,
     knowledge,
     sheets,
+    get env() {
+      return env;
+    },
     get bot() {
       return bot;
     },
