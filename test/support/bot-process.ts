@@ -65,17 +65,26 @@ export function spawnBotProcess(telegram: TelegramFake, options: BotProcessOptio
   };
 }
 
-/** The real bot as a separate process, once it polls (and, unless told, once its indexing at start has ended). */
+/** The line the bot logs once it polls; its first getUpdates can reach Telegram before the line is written. */
+const pollingStarted = /"msg":"bot is polling for updates"/;
+
+/**
+ * The real bot as a separate process, once it polls and has said so (and, unless told, once its
+ * indexing at start has ended).
+ */
 export async function startBotProcess(telegram: TelegramFake, options: BotProcessOptions): Promise<BotProcess> {
   const pollsBefore = telegram.callsOf('getUpdates').length;
   const bot = spawnBotProcess(telegram, options);
   const polling = telegram.waitUntil(() => (telegram.callsOf('getUpdates').length > pollsBefore ? true : undefined), 30_000);
   const outcome = await Promise.race([polling.then(() => 'polling' as const), bot.exited().then(() => 'exited' as const)]);
   if (outcome === 'exited') throw new Error(`the bot exited during start-up:\n${bot.output()}`);
-  if (options.waitForIndex !== false) {
-    const deadline = Date.now() + 60_000;
-    while (!indexingEnded.test(bot.output()) && bot.child.exitCode === null && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitForOutput(bot, pollingStarted, 10_000);
+  if (options.waitForIndex !== false) await waitForOutput(bot, indexingEnded, 60_000);
   return bot;
+}
+
+async function waitForOutput(bot: BotProcess, line: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!line.test(bot.output()) && bot.child.exitCode === null && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
 }
