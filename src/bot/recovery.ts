@@ -10,7 +10,7 @@ import {
   type InterruptedWork,
   type TrainingService,
   type TurnResult,
-} from '../services/training.js';
+} from '../services/training/index.js';
 import { evaluationMessages } from './features/finish.js';
 import { retryTranscriptionKeyboard, shortTranscript } from './features/voice.js';
 import { splitMessage } from './helpers/split-message.js';

@@ -5,7 +5,7 @@ import type { ScenarioCatalog } from '../services/scenarios.js';
 import type { TeamService } from '../services/team.js';
 import type { TextToSpeech } from '../services/text-to-speech.js';
 import type { VoiceModeService } from '../services/voice-mode.js';
-import type { TrainingService } from '../services/training.js';
+import type { TrainingService } from '../services/training/index.js';
 
 /**
  * What handlers use of the training domain. A structural slice of TrainingService (whose private
@@ -23,6 +23,7 @@ export type BotTraining = Pick<
   | 'finish'
   | 'markEvaluationDelivered'
   | 'recentDialogue'
+  | 'dialogueSoFar'
   | 'history'
 >;
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
+import type { Database } from './client.js';
 
 /** Errors after which the same statement may well succeed: the connection, not the data, failed. */
 const transientCodes = new Set([
@@ -60,4 +61,19 @@ export async function retryTransient<T>(
       await sleep(delay);
     }
   }
+}
+
+/**
+ * The one way services run a query: through a short PostgreSQL outage (`retryTransient`), logged
+ * under `what`. Each query is idempotent; a write that is not says, with `landed`, how to recognise
+ * that an attempt whose answer was lost did apply.
+ */
+export type RunQuery = <T>(
+  what: string,
+  run: (db: Database) => Promise<T>,
+  landed?: (db: Database) => Promise<T | undefined>,
+) => Promise<T>;
+
+export function resilientQueries(db: Database, logger: Logger): RunQuery {
+  return (what, run, landed) => retryTransient(() => run(db), { logger, what, ...(landed ? { landed: () => landed(db) } : {}) });
 }

@@ -22,7 +22,7 @@ import { createSheetsExport, type SheetsExport } from './sheets/sheets-export.js
 import { createSpeechToText, type SpeechToText } from './speech-to-text.js';
 import { createTeamService } from './team.js';
 import { createTextToSpeech, type TextToSpeech } from './text-to-speech.js';
-import { TrainingService } from './training.js';
+import { TrainingService } from './training/index.js';
 import { createVoiceModeService } from './voice-mode.js';
 
 /** The part of the configuration the service graph reads. */
@@ -119,7 +119,7 @@ export function createServices(config: ServicesConfig, deps: ServiceDependencies
       training,
       speech: textToSpeech,
       voiceMode: createVoiceModeService(db, logger),
-      team: createTeamService(db),
+      team: createTeamService(db, logger),
       hints: knowledgeBase ? hintsFrom(knowledgeBase.retriever) : undefined,
       erase: createPersonErasure({ db, sheet: sheetsExport?.sheet, logger, caches: peopleCaches }),
     },

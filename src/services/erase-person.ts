@@ -10,7 +10,7 @@ import {
   type ErasedRows,
 } from '../db/queries/erasures.js';
 import { displayName, type UserRole } from '../db/queries/users.js';
-import { retryTransient } from '../db/retry.js';
+import { resilientQueries, retryTransient } from '../db/retry.js';
 import type { Logger } from '../logger.js';
 import { backoffDelay, defaultExportTiming } from './sheets/export-worker.js';
 import type { ManagersSheet } from './sheets/managers-sheet.js';
@@ -133,9 +133,9 @@ export async function previewErasure(
   deps: Pick<PersonErasureDeps, 'db' | 'logger'>,
   telegramId: TelegramId,
 ): Promise<ErasurePreview> {
-  const query = <T>(what: string, run: () => Promise<T>) => retryTransient(run, { logger: deps.logger, what });
-  const onRecord = await query('find the person to erase', () => findPersonOnRecord(deps.db, telegramId));
-  const pending = await query('read queued sheet erasures', () => sheetErasuresOf(deps.db, telegramId));
+  const query = resilientQueries(deps.db, deps.logger);
+  const onRecord = await query('find the person to erase', (db) => findPersonOnRecord(db, telegramId));
+  const pending = await query('read queued sheet erasures', (db) => sheetErasuresOf(db, telegramId));
   return {
     telegramId,
     person: onRecord ? { name: displayName(onRecord.user), role: onRecord.user.role, sessions: onRecord.sessions } : undefined,

@@ -9,6 +9,8 @@ import {
   type TraineeResults,
 } from '../db/queries/stats.js';
 import type { UserRole } from '../db/queries/users.js';
+import { resilientQueries } from '../db/retry.js';
+import type { Logger } from '../logger.js';
 
 /** Progress of trainees and the team, and invites: what managers work with. */
 export interface TeamService {
@@ -17,13 +19,18 @@ export interface TeamService {
   createInvite(input: { createdBy: UserId; role: UserRole; maxUses: number; days: number }): Promise<Invite>;
 }
 
-export function createTeamService(db: Database): TeamService {
+export function createTeamService(db: Database, logger: Logger): TeamService {
+  const query = resilientQueries(db, logger);
   return {
     async userStats(userId) {
-      const [overall, byScenario] = await Promise.all([userScoreStats(db, userId), userScoreStatsByScenario(db, userId)]);
+      const [overall, byScenario] = await Promise.all([
+        query('read the trainee stats', (db) => userScoreStats(db, userId)),
+        query('read the trainee stats by scenario', (db) => userScoreStatsByScenario(db, userId)),
+      ]);
       return { ...overall, byScenario };
     },
-    teamResults: () => teamResults(db),
+    teamResults: () => query('read the team results', (db) => teamResults(db)),
+    // Not retried: an invite created on an attempt whose answer was lost would be a second invite.
     createInvite: ({ createdBy, role, maxUses, days }) =>
       createInvite(db, { createdBy, role, maxUses, expiresAt: new Date(Date.now() + days * 86_400_000) }),
   };

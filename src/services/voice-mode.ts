@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
 import type { UserId } from '../db/ids.js';
 import { getVoicePreference, setVoicePreference, type VoicePreference } from '../db/queries/users.js';
-import { retryTransient } from '../db/retry.js';
+import { resilientQueries } from '../db/retry.js';
 import type { Logger } from '../logger.js';
 import { repliesByVoiceByDefault, type Scenario } from './scenarios.js';
 
@@ -21,6 +21,7 @@ const cacheSize = 10_000;
  * polls Telegram. User ids are never reused, so an erased person's entry is simply never asked again.
  */
 export function createVoiceModeService(db: Database, logger: Logger): VoiceModeService {
+  const query = resilientQueries(db, logger);
   const cache = new Map<UserId, VoicePreference>();
   const remember = (userId: UserId, preference: VoicePreference) => {
     cache.delete(userId);
@@ -30,13 +31,13 @@ export function createVoiceModeService(db: Database, logger: Logger): VoiceModeS
   const service: VoiceModeService = {
     async preference(userId) {
       if (cache.has(userId)) return cache.get(userId)!;
-      const preference = await retryTransient(() => getVoicePreference(db, userId), { logger, what: 'read the voice mode' });
+      const preference = await query('read the voice mode', (db) => getVoicePreference(db, userId));
       remember(userId, preference);
       return preference;
     },
     async setPreference(userId, preference) {
       cache.delete(userId);
-      await retryTransient(() => setVoicePreference(db, userId, preference), { logger, what: 'store the voice mode' });
+      await query('store the voice mode', (db) => setVoicePreference(db, userId, preference));
       remember(userId, preference);
     },
     async repliesByVoice(userId, scenario) {

@@ -18,7 +18,7 @@ import {
   type FinishResult,
   type SpokenTurnHooks,
   type TurnResult,
-} from '../../src/services/training.js';
+} from '../../src/services/training/index.js';
 import type { VoiceModeService } from '../../src/services/voice-mode.js';
 import type { SpokenAudio } from '../../src/db/queries/messages.js';
 import type { VoicePreference } from '../../src/db/queries/users.js';

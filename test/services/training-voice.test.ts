@@ -7,7 +7,7 @@ import { createJudge } from '../../src/services/judge.js';
 import { createChatModel } from '../../src/services/llm.js';
 import { loadScenarios, type ScenarioCatalog } from '../../src/services/scenarios.js';
 import { createSpeechToText } from '../../src/services/speech-to-text.js';
-import { SpokenTurnNotTranscribedError, TrainingService, type AudioDownloader } from '../../src/services/training.js';
+import { SpokenTurnNotTranscribedError, TrainingService, type AudioDownloader } from '../../src/services/training/index.js';
 import { createTestDatabase, silentLogger, type TestDatabase } from '../support/database.js';
 import { isJudgeRequest, rubricKeysOf, scriptedModel, textOf } from '../support/model-script.js';
 import { OpenAiFake } from '../support/openai-fake.js';

@@ -2,7 +2,7 @@ import { Composer } from 'grammy';
 import type { StoredEvaluation } from '../../db/queries/evaluations.js';
 import type { DeliveryRecord } from '../../db/schema.js';
 import { fillerTotal, monologueSeconds, rateVerdict } from '../../services/delivery.js';
-import type { ActiveTraining } from '../../services/training.js';
+import type { ActiveTraining } from '../../services/training/index.js';
 import type { Difficulty } from '../../services/scenarios.js';
 import type { BotContext } from '../context.js';
 import { escapeHtml } from '../helpers/html.js';

@@ -2,7 +2,7 @@ import { Composer, InlineKeyboard } from 'grammy';
 import type { Message } from 'grammy/types';
 import { asTelegramFileId } from '../../db/ids.js';
 import type { SpokenAudio } from '../../db/queries/messages.js';
-import type { SpokenTurnHooks } from '../../services/training.js';
+import type { SpokenTurnHooks } from '../../services/training/index.js';
 import type { AuthedContext, BotContext } from '../context.js';
 import { decodeCallback, encodeCallback } from '../helpers/callback-data.js';
 import { answerTurn } from '../helpers/client-turn.js';

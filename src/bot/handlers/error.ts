@@ -3,7 +3,7 @@ import { isTransientDatabaseError } from '../../db/retry.js';
 import { JudgeUnavailableError } from '../../services/judge.js';
 import { ModelUnavailableError } from '../../services/llm.js';
 import { ScenarioNotFoundError } from '../../services/scenarios.js';
-import { SpokenTurnNotTranscribedError } from '../../services/training.js';
+import { SpokenTurnNotTranscribedError } from '../../services/training/index.js';
 import type { ErrorKind } from '../../metrics.js';
 import type { BotContext } from '../context.js';
 import { retryTranscriptionKeyboard } from '../features/voice.js';

@@ -1,5 +1,5 @@
 import type { Chat } from 'grammy/types';
-import type { TurnResult } from '../../services/training.js';
+import type { TurnResult } from '../../services/training/index.js';
 import type { AuthedContext } from '../context.js';
 import { streamReply } from './stream-reply.js';
 import { sendVoiceReply } from './voice-reply.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Api } from 'grammy';
 import type { SpokenKind } from '../../db/queries/messages.js';
-import type { AudioDownloader } from '../../services/training.js';
+import type { AudioDownloader } from '../../services/training/index.js';
 
 /** The Bot API lets bots download files up to 20 MB (getFile); a larger one cannot be transcribed. */
 export const telegramDownloadLimitBytes = 20 * 1024 * 1024;

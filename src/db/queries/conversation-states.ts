@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Logger } from '../../logger.js';
 import type { Database } from '../client.js';
-import { retryTransient } from '../retry.js';
+import { resilientQueries } from '../retry.js';
 import { conversationStates } from '../schema.js';
 
 /** Key-value storage in Postgres in the shape @grammyjs/conversations wants for its adapter. */
@@ -26,7 +26,7 @@ export interface CachedConversationStore<T = unknown> extends ConversationStore<
  * Reads and writes are idempotent, so a short PostgreSQL outage is waited out.
  */
 export function createConversationStore<T>(db: Database, logger: Logger, cacheSize = 10_000): CachedConversationStore<T> {
-  const query = <R>(what: string, run: () => Promise<R>) => retryTransient(run, { logger, what });
+  const query = resilientQueries(db, logger);
   const cache = new Map<string, T | undefined>();
   const remember = (key: string, value: T | undefined) => {
     cache.delete(key);
@@ -36,7 +36,7 @@ export function createConversationStore<T>(db: Database, logger: Logger, cacheSi
   return {
     async read(key) {
       if (cache.has(key)) return cache.get(key);
-      const [row] = await query('read a conversation state', () =>
+      const [row] = await query('read a conversation state', (db) =>
         db.select({ value: conversationStates.value }).from(conversationStates).where(eq(conversationStates.key, key)),
       );
       const value = row?.value as T | undefined;
@@ -45,7 +45,7 @@ export function createConversationStore<T>(db: Database, logger: Logger, cacheSi
     },
     async write(key, value) {
       cache.delete(key);
-      await query('write a conversation state', () =>
+      await query('write a conversation state', (db) =>
         db
           .insert(conversationStates)
           .values({ key, value, updatedAt: new Date() })
@@ -55,7 +55,7 @@ export function createConversationStore<T>(db: Database, logger: Logger, cacheSi
     },
     async delete(key) {
       cache.delete(key);
-      await query('delete a conversation state', () => db.delete(conversationStates).where(eq(conversationStates.key, key)));
+      await query('delete a conversation state', (db) => db.delete(conversationStates).where(eq(conversationStates.key, key)));
       remember(key, undefined);
     },
     forget(key) {

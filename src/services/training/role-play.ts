@@ -1,0 +1,237 @@
+import {
+  appendMessage,
+  getMessage,
+  lastMessageOfSessions,
+  lastMessages,
+  markMessageDelivered,
+  sessionMessages,
+  storeTranscript,
+  type SpokenAudio,
+  type StoredMessage,
+} from '../../db/queries/messages.js';
+import type { UserId } from '../../db/ids.js';
+import type { RunQuery } from '../../db/retry.js';
+import { storable } from '../../db/text.js';
+import { buildClientSystemPrompt, clientInstructionTexts, inCharacterDeflection } from '../client-role.js';
+import type { KnowledgeSource } from '../knowledge.js';
+import { lookUpKnowledge } from './knowledge-lookup.js';
+import { PromptLeakDetector } from '../prompt-leak.js';
+import type { Difficulty, Scenario } from '../scenarios.js';
+import { TranscriptionUnavailableError, type AudioFile } from '../speech-to-text.js';
+import { fitHistoryToBudget } from '../token-budget.js';
+import type { TrainingSessions } from './sessions.js';
+import { lastMessageIf } from './sessions.js';
+import {
+  SpokenTurnNotTranscribedError,
+  type ActiveTraining,
+  type AudioDownloader,
+  type SpokenTurnHooks,
+  type TrainingDeps,
+  type TurnResult,
+} from './types.js';
+
+/** The longest dialogue the prompt ever considers; the token budget trims further. */
+const historyWindow = 200;
+
+type RolePlayDeps = Pick<
+  TrainingDeps,
+  'chat' | 'speechToText' | 'knowledge' | 'clientModel' | 'historyTokenBudget' | 'metrics' | 'logger'
+>;
+
+/**
+ * The role-play: the trainee's turns, written or spoken, stored before anything else is asked, and
+ * the AI client's answers, kept in character.
+ */
+export class RolePlay {
+  private readonly leakDetectors = new Map<string, PromptLeakDetector>();
+
+  constructor(
+    private readonly deps: RolePlayDeps,
+    private readonly query: RunQuery,
+    private readonly sessions: TrainingSessions,
+  ) {}
+
+  /**
+   * One role-play turn. The trainee's text is stored before the model is asked, so a failing model
+   * loses nothing; a Telegram update delivered twice is stored and answered once.
+   */
+  async playTurn(input: {
+    readonly userId: UserId;
+    readonly text: string;
+    readonly telegramMessageId: number;
+    readonly onText?: (textSoFar: string) => void;
+  }): Promise<TurnResult> {
+    return this.counted(() => this.storeAndAnswer(input));
+  }
+
+  private async storeAndAnswer(input: Parameters<RolePlay['playTurn']>[0]): Promise<TurnResult> {
+    const training = await this.sessions.active(input.userId);
+    if (!training) return { kind: 'no-session' };
+    const stored = await this.query('store the trainee message', (db) =>
+      appendMessage(db, training.session.id, 'user', input.text, { telegramMessageId: input.telegramMessageId }),
+    );
+    if (stored.duplicate) {
+      const reply = await this.replyAfter(training, stored.message.id);
+      if (reply?.deliveredAt) return { kind: 'already-answered' };
+      if (reply) return { kind: 'answered', reply: reply.content, replyId: reply.id };
+    }
+    return this.answer(training, input.onText);
+  }
+
+  /**
+   * A turn spoken in a voice note, an audio file or a video note. Stored (kind, length, file id)
+   * before anything is downloaded, so a failed download or transcription loses nothing: it throws
+   * SpokenTurnNotTranscribedError and the turn can be retried (`retrySpokenTurn`, or at start-up).
+   */
+  async playSpokenTurn(
+    input: SpokenTurnHooks & { readonly userId: UserId; readonly telegramMessageId: number; readonly audio: SpokenAudio },
+  ): Promise<TurnResult> {
+    return this.counted(async () => {
+      const training = await this.sessions.active(input.userId);
+      if (!training) return { kind: 'no-session' };
+      const stored = await this.query('store the spoken turn', (db) =>
+        appendMessage(db, training.session.id, 'user', '', { telegramMessageId: input.telegramMessageId, spoken: input.audio }),
+      );
+      const message = stored.message;
+      if (stored.duplicate && message.transcribedAt !== null) {
+        if (message.content === '') return { kind: 'not-heard' };
+        const reply = await this.replyAfter(training, message.id);
+        if (reply?.deliveredAt) return { kind: 'already-answered' };
+        if (reply) return { kind: 'answered', reply: reply.content, replyId: reply.id };
+        return this.answer(training, input.onText);
+      }
+      return this.transcribeAndAnswer(training, message, input);
+    });
+  }
+
+  /** Tries a stored spoken turn once more (its transcription had failed), while it is still the latest word. */
+  async retrySpokenTurn(input: SpokenTurnHooks & { readonly userId: UserId; readonly messageId: number }): Promise<TurnResult> {
+    return this.counted(async () => {
+      const training = await this.sessions.active(input.userId);
+      if (!training) return { kind: 'no-session' };
+      const message = await this.query('read the spoken turn', (db) => getMessage(db, input.messageId));
+      if (!message || message.sessionId !== training.session.id || message.role !== 'user' || message.kind === 'text') {
+        return { kind: 'moved-on' };
+      }
+      const [last] = await this.query('read the last message', (db) => lastMessageOfSessions(db, [training.session.id]));
+      if (last?.id !== message.id) return message.transcribedAt === null ? { kind: 'moved-on' } : { kind: 'already-answered' };
+      if (message.transcribedAt !== null)
+        return message.content === '' ? { kind: 'not-heard' } : this.answer(training, input.onText);
+      return this.transcribeAndAnswer(training, message, input);
+    });
+  }
+
+  /** Start-up recovery: transcribes and answers a spoken turn a crash (or a failure) left without words. */
+  async resumeSpokenTurn(training: ActiveTraining, message: StoredMessage, hooks: SpokenTurnHooks): Promise<TurnResult> {
+    return this.counted(() => this.transcribeAndAnswer(training, message, hooks));
+  }
+
+  private async transcribeAndAnswer(
+    training: ActiveTraining,
+    message: StoredMessage,
+    hooks: SpokenTurnHooks,
+  ): Promise<TurnResult> {
+    const transcript = await this.transcribe(message, hooks.download);
+    const stored = await this.query('store the transcript', (db) => storeTranscript(db, message.id, transcript));
+    if (stored.content === '') return { kind: 'not-heard' };
+    await hooks.onTranscript(stored.content);
+    return this.answer(training, hooks.onText);
+  }
+
+  private async transcribe(message: StoredMessage, download: AudioDownloader): Promise<string> {
+    if (message.kind === 'text' || message.telegramFileId === null) throw new Error(`message ${message.id} is not a spoken turn`);
+    let audio: AudioFile;
+    try {
+      audio = await download(message.telegramFileId, message.kind);
+    } catch (error) {
+      throw new SpokenTurnNotTranscribedError(message.id, 'download', { cause: error });
+    }
+    try {
+      return await this.deps.speechToText.transcribe(audio);
+    } catch (error) {
+      if (error instanceof TranscriptionUnavailableError)
+        throw new SpokenTurnNotTranscribedError(message.id, error.failure, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Runs a turn, counting what became of it. */
+  private async counted(turn: () => Promise<TurnResult>): Promise<TurnResult> {
+    try {
+      const result = await turn();
+      this.deps.metrics?.countTurn(result.kind);
+      return result;
+    } catch (error) {
+      this.deps.metrics?.countTurn('failed');
+      throw error;
+    }
+  }
+
+  /** The client's answer to the dialogue as it stands (its last word being the trainee's). */
+  async answer(training: ActiveTraining, onText?: (textSoFar: string) => void): Promise<TurnResult> {
+    const { session, scenario } = training;
+    const history = await this.query('read the dialogue', (db) => lastMessages(db, session.id, historyWindow));
+    const knowledge = await this.knowledgeFor(history);
+    const difficulty = session.difficulty as Difficulty;
+    const leaks = this.leakDetector(scenario, difficulty);
+    let leaked = false;
+    const reply = await this.deps.chat.streamChat({
+      model: this.deps.clientModel,
+      messages: [
+        { role: 'system', content: buildClientSystemPrompt(scenario, difficulty, knowledge) },
+        ...fitHistoryToBudget(history, this.deps.historyTokenBudget),
+      ],
+      // A draft that starts repeating the instructions is not shown, and neither is anything after it.
+      onText: (textSoFar) => {
+        leaked ||= leaks.leaks(textSoFar);
+        if (!leaked) onText?.(textSoFar);
+      },
+    });
+    let text = reply.text;
+    if (leaked || leaks.leaks(text)) {
+      this.deps.logger.warn(
+        { sessionId: session.id, reply: text },
+        'the client model repeated its instructions; replaced in character',
+      );
+      text = inCharacterDeflection;
+    }
+    const stored = await this.query(
+      'store the client reply',
+      async (db) =>
+        (
+          await appendMessage(db, session.id, 'assistant', text, {
+            ...(reply.promptTokens !== undefined ? { promptTokens: reply.promptTokens } : {}),
+            ...(reply.completionTokens !== undefined ? { completionTokens: reply.completionTokens } : {}),
+          })
+        ).message,
+      // Two replies of the client in a row never happen otherwise: the trainee's turn comes between.
+      (db) => lastMessageIf(db, session.id, (last) => last.role === 'assistant' && last.content === storable(text)),
+    );
+    return { kind: 'answered', reply: text, replyId: stored.id };
+  }
+
+  /** Telegram accepted the reply. */
+  async markReplyDelivered(replyId: number): Promise<void> {
+    await this.query('mark the reply delivered', (db) => markMessageDelivered(db, replyId));
+  }
+
+  private leakDetector(scenario: Scenario, difficulty: Difficulty): PromptLeakDetector {
+    const key = `${scenario.key}:${difficulty}`;
+    let detector = this.leakDetectors.get(key);
+    if (!detector) {
+      detector = new PromptLeakDetector(clientInstructionTexts(scenario, difficulty));
+      this.leakDetectors.set(key, detector);
+    }
+    return detector;
+  }
+
+  private async replyAfter(training: ActiveTraining, messageId: number): Promise<StoredMessage | undefined> {
+    const all = await this.query('read the dialogue', (db) => sessionMessages(db, training.session.id));
+    return all.find((m) => m.id > messageId && m.role === 'assistant');
+  }
+
+  /** What the client may know of the company for this dialogue; '' without a knowledge base or when the lookup fails. */
+  private knowledgeFor(history: Parameters<KnowledgeSource['forClient']>[0]): Promise<string> {
+    return lookUpKnowledge(this.deps, (source) => source.forClient(history));
+  }
+}
