@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GrammyError, HttpError, type Api } from 'grammy';
+import { GrammyError, HttpError } from 'grammy';
+import { alertAdmins } from './bot/admin-alerts.js';
 import { createBot, registerCommands } from './bot/index.js';
 import type { BotContext } from './bot/context.js';
 import { createI18n } from './bot/i18n.js';
@@ -19,6 +20,7 @@ import { loadScenarios, ScenarioFileError } from './services/scenarios.js';
 import { listenForErasures } from './services/erase-person.js';
 import { createKnowledgeBase } from './services/knowledge-base/index.js';
 import { startRetention } from './services/retention.js';
+import type { SheetsAlert } from './services/sheets/outage-monitor.js';
 import { KnowledgeBaseDirError } from './services/knowledge-base/indexer.js';
 import { VectorStoreUnavailableError } from './services/vector-store.js';
 
@@ -94,14 +96,14 @@ async function startApp(
   indexInBackground(knowledgeBase, logger);
 
   // The export's alerts reach the admins through the bot, which is built from these services.
-  let tellAdmins: (text: string) => Promise<void> = () => Promise.resolve();
+  let tellAdmins: (alert: SheetsAlert) => Promise<void> = () => Promise.resolve();
   const { services, training, conversationStore, sheetsExport, peopleCaches } = createServices(config, {
     logger,
     metrics,
     db: database.db,
     scenarios,
     knowledgeBase,
-    alertAdmins: (text) => tellAdmins(text),
+    alertAdmins: (alert) => tellAdmins(alert),
   });
   // Before any update is handled: an erasure by `npm run user:erase` must reach the caches at once.
   const erasures = await listenForErasures(database.db, peopleCaches, logger);
@@ -130,7 +132,18 @@ async function startApp(
   logger.info({ accessMode: config.access.mode, admins: config.access.adminUserIds.length }, 'access configured');
 
   await initTelegram(bot.init.bind(bot), config);
-  tellAdmins = (text) => notifyAdmins(bot.api, config, text, logger);
+  tellAdmins = (alert) =>
+    alertAdmins(
+      {
+        api: bot.api,
+        db: database.db,
+        i18n,
+        adminUserIds: config.access.adminUserIds,
+        defaultLocale: config.defaultLocale,
+        logger,
+      },
+      alert,
+    );
   if (sheetsExport) {
     sheetsExport.worker.start();
     lifecycle.add({
@@ -207,13 +220,6 @@ function indexInBackground(knowledgeBase: Awaited<ReturnType<typeof createKnowle
 }
 
 /** A message to every admin; one failing admin does not stop the others. */
-async function notifyAdmins(api: Api, config: Config, text: string, logger: Logger): Promise<void> {
-  for (const id of config.access.adminUserIds) {
-    await api
-      .sendMessage(id, text)
-      .catch((error: unknown) => logger.warn({ err: error, adminId: id }, 'could not tell an admin'));
-  }
-}
 
 async function initTelegram(init: () => Promise<void>, config: Config): Promise<void> {
   try {

@@ -4,11 +4,14 @@
  * TEAM_TIME_ZONE, both ends inclusive) that is missing there, without duplicating what is there.
  */
 import { parseArgs } from 'node:util';
+import type { Context } from 'grammy';
 import { loadConfigOrExplain, type Config } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { createLogger } from '../logger.js';
 import { loadScenarios } from '../services/scenarios.js';
-import { explainSheetsProblem } from '../services/sheets/outage-monitor.js';
+import { describeSheetsProblem } from '../services/sheets/outage-monitor.js';
+import { createI18n } from '../bot/i18n.js';
+import { sheetsProblemText } from '../bot/sheets-problem.js';
 import { resyncSheet, type ResyncReport } from '../services/sheets/resync.js';
 import { formatTeamDateTime, startOfDayInZone } from '../services/sheets/sheet-layout.js';
 import { SheetsError } from '../services/sheets/sheets-client.js';
@@ -104,7 +107,12 @@ async function main(): Promise<number> {
       serviceAccountFile: sheets.serviceAccountFile,
       serviceAccountEmail: sheet.serviceAccountEmail,
     };
-    console.error(`Сверка не выполнена: ${explainSheetsProblem(error, target)}`);
+    const i18n = createI18n<Context>('ru');
+    const problem = sheetsProblemText(
+      (key, variables) => i18n.translate('ru', key, variables),
+      describeSheetsProblem(error, target),
+    );
+    console.error(`Сверка не выполнена: ${problem}`);
     console.error(`Подробности: ${error.message}`);
     return 1;
   } finally {

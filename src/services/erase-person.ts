@@ -14,7 +14,7 @@ import { resilientQueries, retryTransient } from '../db/retry.js';
 import type { Logger } from '../logger.js';
 import { backoffDelay, defaultExportTiming } from './sheets/export-worker.js';
 import type { ManagersSheet } from './sheets/managers-sheet.js';
-import { explainSheetsProblem } from './sheets/outage-monitor.js';
+import { describeSheetsProblem, type SheetsProblem } from './sheets/outage-monitor.js';
 import { runSheetErasures, type SheetErasurePass } from './sheets/sheet-erasure.js';
 import { SheetsError } from './sheets/sheets-client.js';
 
@@ -54,8 +54,8 @@ export type SheetOutcome =
   | {
       readonly kind: 'queued';
       readonly reason: 'google-unavailable' | 'google-refused' | 'busy' | 'database';
-      /** What an operator should fix, for `google-refused` (in Russian, naming the account or the spreadsheet). */
-      readonly detail?: string;
+      /** What an operator should fix, for `google-refused` (naming the account or the spreadsheet). */
+      readonly problem?: SheetsProblem;
     };
 
 /** What an erasure removed, for the person who asked for it. */
@@ -246,7 +246,7 @@ function queuedBecause(error: unknown, sheet: ManagersSheet): SheetOutcome {
     serviceAccountFile: sheet.serviceAccountFile,
     serviceAccountEmail: sheet.serviceAccountEmail,
   };
-  return { kind: 'queued', reason: 'google-refused', detail: explainSheetsProblem(error, target) };
+  return { kind: 'queued', reason: 'google-refused', problem: describeSheetsProblem(error, target) };
 }
 
 function toReport(telegramId: TelegramId, rows: ErasedRows, sheet: SheetOutcome): ErasureReport {

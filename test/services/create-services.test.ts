@@ -13,6 +13,7 @@ import { startKnowledgeInfra, type KnowledgeInfra } from '../support/knowledge-i
 import { isJudgeRequest, scriptedModel, textOf } from '../support/model-script.js';
 import { OpenAiFake } from '../support/openai-fake.js';
 import { SheetsFake, writeServiceAccountKey } from '../support/sheets-fake.js';
+import type { SheetsAlert } from '../../src/services/sheets/outage-monitor.js';
 
 const apiKey = 'sk-test-create-services-0123456789';
 const trainee = 7501;
@@ -28,7 +29,7 @@ let config: Config;
 let scenarios: ScenarioCatalog;
 let metrics: Metrics;
 let graph: ServiceGraph;
-const alerts: string[] = [];
+const alerts: SheetsAlert[] = [];
 
 beforeAll(async () => {
   keyDir = await mkdtemp(path.join(tmpdir(), 'create-services-'));

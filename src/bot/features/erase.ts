@@ -7,6 +7,7 @@ import { isolated } from '../helpers/bidi.js';
 import { decodeAdminCallback, encodeCallback } from '../helpers/callback-data.js';
 import { removeButtons } from '../helpers/keyboard.js';
 import { isAuthed } from '../middleware/access.js';
+import { sheetsProblemText } from '../sheets-problem.js';
 
 const composer = new Composer<BotContext>();
 const feature = composer.chatType('private').filter(isAuthed);
@@ -105,7 +106,10 @@ export function erasureReportText(t: Translate, report: ErasureReport, timeZone:
       if (sheet.recheckAt) parts.push(t('erase-report-sheet-recheck', { time: formatTeamDateTime(sheet.recheckAt, timeZone) }));
       break;
     case 'queued': {
-      const reason = sheet.reason === 'google-refused' && sheet.detail ? sheet.detail : t(`erase-sheet-reason-${sheet.reason}`);
+      const reason =
+        sheet.reason === 'google-refused' && sheet.problem
+          ? sheetsProblemText(t, sheet.problem)
+          : t(`erase-sheet-reason-${sheet.reason}`);
       parts.push(t('erase-report-sheet-queued', { reason }));
       break;
     }

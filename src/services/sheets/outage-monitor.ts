@@ -1,8 +1,11 @@
 import type { Logger } from '../../logger.js';
 import type { SheetsError, SheetsFailureKind } from './sheets-client.js';
 
+/** What admins hear of the export: it stopped on a problem only a person can fix, or it works again. */
+export type SheetsAlert = { readonly kind: 'stopped'; readonly problem: SheetsProblem } | { readonly kind: 'resumed' };
+
 /** Tells people (admins in Telegram) about the export; may be async, its failure is only logged. */
-export type AlertSink = (message: string) => void | Promise<void>;
+export type AlertSink = (alert: SheetsAlert) => void | Promise<void>;
 
 /** Where the export writes, for messages that tell an operator what to fix. */
 export interface ExportTarget {
@@ -72,7 +75,7 @@ export class OutageMonitor {
     else this.logger.warn(fields, line);
     if (needsPeople.has(error.kind)) {
       outage.alerted = true;
-      this.alert(alertText(error, target));
+      this.alert({ kind: 'stopped', problem: describeSheetsProblem(error, target) });
     }
   }
 
@@ -88,7 +91,7 @@ export class OutageMonitor {
       { downForMs: this.now() - outage.since, failedAttempts: outage.failures, kinds: [...outage.kinds] },
       'Google Sheets export resumed',
     );
-    if (outage.alerted) this.alert('Выгрузка в Google-таблицу снова работает: результаты из очереди выгружены или выгружаются.');
+    if (outage.alerted) this.alert({ kind: 'resumed' });
     return [...outage.kinds];
   }
 
@@ -97,7 +100,7 @@ export class OutageMonitor {
     await Promise.allSettled([...this.alerts]);
   }
 
-  private alert(message: string): void {
+  private alert(message: SheetsAlert): void {
     if (!this.onAlert) return;
     const sink = this.onAlert;
     const delivery = (async () => {
@@ -112,29 +115,35 @@ export class OutageMonitor {
   }
 }
 
-const nothingLost = 'Результаты не потеряны: они ждут в очереди и выгрузятся сами, как только это будет исправлено.';
+/**
+ * What went wrong with the sheet and who can fix it where, as data: the bot words it in each admin's
+ * language (src/bot/sheets-problem.ts), the operator's commands in Russian.
+ */
+export type SheetsProblem =
+  | { readonly kind: 'key-unreadable'; readonly keyFile: string }
+  | { readonly kind: 'key-rejected'; readonly account: string | undefined; readonly keyFile: string }
+  | { readonly kind: 'api-disabled'; readonly account: string | undefined }
+  | { readonly kind: 'no-access'; readonly account: string | undefined }
+  | { readonly kind: 'spreadsheet-missing'; readonly spreadsheetId: string }
+  /** Google's own outage or a refusal we have no advice for: Google's message as it came. */
+  | { readonly kind: 'other'; readonly message: string };
 
-function alertText(error: SheetsError, target: ExportTarget): string {
-  return `Выгрузка результатов в Google-таблицу остановлена: ${explainSheetsProblem(error, target)}\n${nothingLost}`;
-}
-
-/** What went wrong and what to do, in Russian, for admins and operators. */
-export function explainSheetsProblem(error: SheetsError, target: ExportTarget): string {
-  const account = target.serviceAccountEmail ?? 'сервисного аккаунта';
+export function describeSheetsProblem(error: SheetsError, target: ExportTarget): SheetsProblem {
+  const account = target.serviceAccountEmail;
   switch (error.kind) {
     case 'credentials':
       return error.status === undefined
-        ? `не читается ключ сервисного аккаунта (${target.serviceAccountFile}). Проверьте файл и GOOGLE_SERVICE_ACCOUNT_FILE.`
-        : `Google не принимает ключ ${account} — возможно, ключ удалён или отключён. Создайте новый JSON-ключ в Google Cloud Console и замените файл ${target.serviceAccountFile}.`;
+        ? { kind: 'key-unreadable', keyFile: target.serviceAccountFile }
+        : { kind: 'key-rejected', account, keyFile: target.serviceAccountFile };
     case 'api-disabled':
-      return `в проекте Google Cloud, к которому относится ${account}, выключен Google Sheets API. Включите его: Google Cloud Console → APIs & Services → Library → Google Sheets API.`;
+      return { kind: 'api-disabled', account };
     case 'no-access':
-      return `у ${account} нет права на запись в таблицу. Откройте таблицу → «Настройки доступа» и добавьте ${account} как редактора.`;
+      return { kind: 'no-access', account };
     case 'spreadsheet-missing':
-      return `таблица ${target.spreadsheetId} не найдена. Проверьте GOOGLE_SHEETS_ID (часть адреса таблицы между /d/ и /edit).`;
+      return { kind: 'spreadsheet-missing', spreadsheetId: target.spreadsheetId };
     case 'unavailable':
     case 'rejected':
-      return error.message;
+      return { kind: 'other', message: error.message };
     default: {
       const unreachable: never = error.kind;
       return unreachable;

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { eq } from 'drizzle-orm';
+import type { Context } from 'grammy';
+import { createI18n } from '../../../src/bot/i18n.js';
+import { sheetsAlertText } from '../../../src/bot/sheets-problem.js';
 import type { Config } from '../../../src/config.js';
 import { asTelegramId, type SessionId } from '../../../src/db/ids.js';
 import { storeEvaluationAndFinish } from '../../../src/db/queries/evaluations.js';
@@ -15,6 +18,10 @@ import type { ExportTiming } from '../../../src/services/sheets/export-worker.js
 import { createSheetsExport, type SheetsExport } from '../../../src/services/sheets/sheets-export.js';
 import type { TestDatabase } from '../../support/database.js';
 import { SheetsFake, writeServiceAccountKey, type Cell, type TestServiceAccount } from '../../support/sheets-fake.js';
+
+/** Alerts as a Russian-speaking admin reads them. */
+const i18n = createI18n<Context>('ru');
+const inRussian = (key: string, variables?: Record<string, string | number>) => i18n.translate('ru', key, variables);
 
 export const RESULTS = 'Результаты';
 export const TRAINEES = 'Сотрудники';
@@ -98,11 +105,18 @@ export async function createSheetsWorld(db: TestDatabase['db']): Promise<SheetsW
         },
         teamTimeZone: TIME_ZONE,
       };
-      const created = createSheetsExport(config, db, logger, scenarioTitle, (message) => void alerts.push(message), {
-        timing: { ...fastTiming, ...options.timing },
-        requestTimeoutMs: options.requestTimeoutMs ?? 2_000,
-        onFailure: (kind) => void failures.push(kind),
-      });
+      const created = createSheetsExport(
+        config,
+        db,
+        logger,
+        scenarioTitle,
+        (alert) => void alerts.push(sheetsAlertText(inRussian, alert)),
+        {
+          timing: { ...fastTiming, ...options.timing },
+          requestTimeoutMs: options.requestTimeoutMs ?? 2_000,
+          onFailure: (kind) => void failures.push(kind),
+        },
+      );
       if (!created) throw new Error('export is off');
       started.push(created);
       return created;
