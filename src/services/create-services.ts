@@ -14,7 +14,8 @@ import { createAccessService } from './access.js';
 import { createPersonErasure, type PeopleCaches } from './erase-person.js';
 import { createJudge } from './judge.js';
 import type { KnowledgeBase } from './knowledge-base/index.js';
-import { hintsFrom, knowledgeForPrompts } from './knowledge.js';
+import { createHintService } from './hints.js';
+import { knowledgeForPrompts } from './knowledge.js';
 import { createChatModel, type ChatModel } from './llm.js';
 import type { ScenarioCatalog } from './scenarios.js';
 import type { AlertSink } from './sheets/outage-monitor.js';
@@ -120,7 +121,9 @@ export function createServices(config: ServicesConfig, deps: ServiceDependencies
       speech: textToSpeech,
       voiceMode: createVoiceModeService(db, logger),
       team: createTeamService(db, logger),
-      hints: knowledgeBase ? hintsFrom(knowledgeBase.retriever) : undefined,
+      hints: knowledgeBase
+        ? createHintService({ model: chat, modelName: config.openai.clientModel, retriever: knowledgeBase.retriever, logger })
+        : undefined,
       erase: createPersonErasure({ db, sheet: sheetsExport?.sheet, logger, caches: peopleCaches }),
     },
     training,

@@ -1,7 +1,6 @@
 import type { ChatMessage } from '../db/queries/messages.js';
-import type { HintPassage, HintService } from './hints.js';
 import { interleaveByRank } from './knowledge-base/rank-fusion.js';
-import { formatPassagesForPrompt, passageKey, passageSource, type Passage, type Retriever } from './retriever.js';
+import { formatPassagesForPrompt, passageKey, type Retriever } from './retriever.js';
 
 /**
  * What the client and the judge are told of the company, each only what it may know, as a delimited
@@ -41,7 +40,7 @@ export function knowledgeForPrompts(retriever: Retriever): KnowledgeSource {
         .filter((text) => text.trim() !== '')
         .slice(-clientTurns)
         .reverse();
-      const lists = await Promise.all(turns.map((turn) => retriever.search(turn, clientPassages, { publicOnly: true })));
+      const lists = await Promise.all(turns.map((turn) => retriever.search(turn, clientPassages, { audience: 'public' })));
       return formatPassagesForPrompt(interleaveByRank(lists, passageKey, clientPassages));
     },
     forJudge: async (traineeTurns) => {
@@ -87,21 +86,4 @@ const CONTENT_WORD = /[\p{L}\d]{3,}|\d/gu;
 /** «Да.», «Спасибо!» and «Ок» find nothing worth a passage. */
 function saysSomething(sentence: string): boolean {
   return (sentence.match(CONTENT_WORD)?.length ?? 0) >= 2;
-}
-
-/** The file whose passages /hint prefers: the sales script. */
-const salesScriptFile = 'sales-script.md';
-
-/**
- * /hint, for the trainee, who may see every document: the best passage of the sales script for the
- * dialogue; any document's when the script has none.
- */
-export function hintsFrom(retriever: Retriever): HintService {
-  return {
-    async bestPassage(query): Promise<HintPassage | undefined> {
-      const [fromScript] = await retriever.search(query, 1, { files: [salesScriptFile] });
-      const passage: Passage | undefined = fromScript ?? (await retriever.search(query, 1))[0];
-      return passage ? { text: passage.text, source: passageSource(passage) } : undefined;
-    },
-  };
 }

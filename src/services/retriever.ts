@@ -30,13 +30,18 @@ export interface Retriever {
    * fail with [] so the role-play goes on; each outage is logged once.
    */
   search(query: string, k: number, options?: SearchOptions): Promise<Passage[]>;
+  /**
+   * False while the latest searches reached neither side (Chroma and the model, nor PostgreSQL): an
+   * empty answer then means that the knowledge base is down, not that nothing in it fits.
+   */
+  reachable(): boolean;
 }
 
 export interface SearchOptions {
-  /** Only these files of the knowledge base (e.g. `['sales-script.md']` for a hint from the script). */
+  /** Only these files of the knowledge base (paths as stored, e.g. `['catalog.md']`). */
   readonly files?: readonly string[];
-  /** Only public documents: what the client may see. */
-  readonly publicOnly?: boolean;
+  /** Only documents of this audience: `public` is what the client may see, `internal` the seller's playbook. */
+  readonly audience?: DocumentAudience;
 }
 
 export interface RetrieverDependencies {
@@ -93,12 +98,16 @@ class BatchingRetriever implements Retriever {
     this.lexicalHealth = new OutageLog(deps.logger, lexicalOutage);
   }
 
+  reachable(): boolean {
+    return !this.denseHealth.down || (this.deps.lexical !== undefined && !this.lexicalHealth.down);
+  }
+
   search(query: string, k: number, options: SearchOptions = {}): Promise<Passage[]> {
     const text = query.trim().slice(-this.maxQueryChars);
     if (text === '' || k <= 0) return Promise.resolve([]);
     const filter: QueryFilter = {
       ...(options.files ? { files: options.files } : {}),
-      ...(options.publicOnly ? { publicOnly: true } : {}),
+      ...(options.audience ? { audience: options.audience } : {}),
     };
     return new Promise((resolve) => {
       this.pending.push({ text, k, filter, resolve });
@@ -128,7 +137,7 @@ class BatchingRetriever implements Retriever {
     // One request per distinct filter (usually one for the whole batch).
     const groups = new Map<string, PendingSearch[]>();
     for (const search of batch) {
-      const key = JSON.stringify([search.filter.files ?? null, search.filter.publicOnly ?? false]);
+      const key = JSON.stringify([search.filter.files ?? null, search.filter.audience ?? null]);
       groups.set(key, [...(groups.get(key) ?? []), search]);
     }
     await Promise.all(
@@ -213,6 +222,11 @@ class OutageLog {
     private readonly logger: Logger,
     private readonly messages: OutageMessages,
   ) {}
+
+  /** Between the first failure and the next success. */
+  get down(): boolean {
+    return this.since !== undefined;
+  }
 
   failed(error: unknown, searches: number): void {
     this.failures += searches;

@@ -45,8 +45,8 @@ export interface VectorStore {
 /** Limits a query to some files of the knowledge base (paths as stored, e.g. `sales-script.md`). */
 export interface QueryFilter {
   readonly files?: readonly string[];
-  /** Only chunks of public documents: what the client may see. */
-  readonly publicOnly?: boolean;
+  /** Only chunks of documents of this audience: `public` for the client, `internal` for the trainee's hints. */
+  readonly audience?: DocumentAudience;
 }
 
 export interface VectorStoreOptions {
@@ -239,11 +239,15 @@ class ChromaVectorStore implements VectorStore {
   }
 }
 
-/** Chroma's `where` for a filter; `$eq: 'public'`, not `$ne: 'internal'`, so an unmarked old chunk stays out. */
+/**
+ * Chroma's `where` for a filter. `$eq`, not `$ne` of the other audience: a chunk stored before documents
+ * had an audience matches neither, so it never reaches the client (and a hint finds it only in its
+ * search of every document).
+ */
 function whereOf(filter: QueryFilter | undefined): Where | undefined {
   const conditions: Where[] = [];
   if (filter?.files) conditions.push({ file: { $in: [...filter.files] } });
-  if (filter?.publicOnly) conditions.push({ audience: { $eq: 'public' } });
+  if (filter?.audience) conditions.push({ audience: { $eq: filter.audience } });
   if (conditions.length <= 1) return conditions[0];
   return { $and: conditions };
 }

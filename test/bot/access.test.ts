@@ -15,7 +15,7 @@ describe('the access gate', () => {
     expect(reactions.map((reaction) => reaction.texts)).toEqual([[refusal], [refusal], [refusal]]);
     expect(bot.services.training.calls).toEqual([]);
     expect(bot.services.team.calls).toEqual([]);
-    expect(bot.services.hints!.queries).toEqual([]);
+    expect(bot.services.hints!.requests).toEqual([]);
     expect(bot.conversationStates.size).toBe(0);
     const refused = bot.logs().filter((line) => line.msg === 'access refused');
     expect(refused).toHaveLength(3);

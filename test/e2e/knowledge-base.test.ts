@@ -37,11 +37,12 @@ describe('the knowledge base in the dialogue', () => {
     expect(system).toMatch(/Бизнес/);
   });
 
-  it('gives /hint the most relevant passage of the sales script with its source', async () => {
+  it('gives /hint advice for this moment from the internal documents, with its source', async () => {
     const user = telegram.user(trainee);
     user.sendText('/hint');
-    const hint = await user.waitForMessage((m) => m.text.includes('Подсказка из базы знаний'));
-    expect(hint.text).toMatch(/Источник: sales-script\.md › /);
+    const hint = await user.waitForMessage((m) => m.text.startsWith('💡 Подсказка'));
+    expect(hint.text).toContain('Попробуйте сказать: «Дорого по сравнению с чем?»');
+    expect(hint.text).toMatch(/Источник: (sales-script|objections|service-standards)\.md › /);
   });
 
   it("grounds the judge in passages relevant to the trainee's claims", async () => {

@@ -97,8 +97,11 @@ const evaluationInFull: Expected = {
   replies: [(m) => /^\d{1,3}\/100\n/.test(m.visibleText) && m.visibleText.endsWith(t('evaluation-next'))],
 };
 const hint: Expected = {
-  shown: 'a passage of the knowledge base',
-  replies: [(m) => m.visibleText.startsWith(t('hint-title')) || m.visibleText === t('hint-nothing')],
+  shown: '«⏳…», then a hint for the moment (or its passage)',
+  replies: [
+    (m) => m.visibleText === t('hint-thinking'),
+    (m) => m.visibleText.startsWith('💡 ') || m.visibleText === t('hint-nothing'),
+  ],
 };
 
 // ---------------------------------------------------------------------------------------------

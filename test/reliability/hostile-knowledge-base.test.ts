@@ -75,7 +75,7 @@ describe('hostile documents in the knowledge base', () => {
     user.sendText('Как выставить счёт? Нажмите «Создать счёт»');
     await user.waitForMessage((m) => m.text.startsWith('Клиент отвечает'));
     user.sendText('/hint');
-    const hint = await user.waitForMessage((m) => m.text.includes('Подсказка из базы знаний') || m.text.includes('не нашлось'));
+    const hint = await user.waitForMessage((m) => m.text.startsWith('💡 Подсказка') || m.text.includes('не нашлось'));
     expect(hint.text.length).toBeLessThan(4096);
     const system = world.openai.requests.filter((r) => r.stream).at(-1)!.messages[0]!;
     recordFigures(context, { 'hint characters': hint.text.length, 'client prompt characters': String(system.content).length });

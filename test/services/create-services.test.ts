@@ -127,9 +127,13 @@ describe('the service graph main.ts builds', () => {
     );
   });
 
-  it('answers /hint from the sales script', async () => {
-    const hint = await graph.services.hints!.bestPassage('Как начать холодный звонок?');
-    expect(hint?.source).toMatch(/^sales-script\.md › /);
+  it('answers /hint from the internal documents', async () => {
+    const hint = await graph.services.hints!.advise({
+      scenario: scenarios.get('cold-call'),
+      difficulty: 'easy',
+      dialogue: [{ role: 'assistant', content: 'Да, слушаю. Кто это?' }],
+    });
+    expect(hint?.source).toMatch(/^(sales-script|objections|service-standards)\.md › /);
   });
 
   it("finishes with the judge's evaluation, which goes to the managers' sheet at once", async () => {

@@ -6,7 +6,10 @@ import { createEmbedder, type Embedder } from '../../src/services/embeddings.js'
 import { indexKnowledgeBase } from '../../src/services/knowledge-base/indexer.js';
 import { createLexicalIndex } from '../../src/services/knowledge-base/lexical-index.js';
 import { readLabelledSet } from '../../src/services/knowledge-base/recall.js';
+import { createHintService } from '../../src/services/hints.js';
 import { claimsToCheck, knowledgeForPrompts, type DialogueTurn } from '../../src/services/knowledge.js';
+import { ModelUnavailableError, type ChatModel } from '../../src/services/llm.js';
+import type { Scenario } from '../../src/services/scenarios.js';
 import { createRetriever, type Retriever } from '../../src/services/retriever.js';
 import { createVectorStore } from '../../src/services/vector-store.js';
 import { startTestChroma, type TestChroma } from '../support/chroma.js';
@@ -107,6 +110,77 @@ describe("the judge's knowledge", () => {
 
   it('is empty when the trainee said nothing to check', async () => {
     expect(await knowledgeForPrompts(sample).forJudge(['Да.', 'Ок'])).toBe('');
+  });
+});
+
+describe("the trainee's hints", () => {
+  const scenario = {
+    title: 'Возражение «дорого»',
+    description: 'Клиент считает, что CRM стоит слишком дорого для его компании.',
+    language: 'ru',
+    brief: { who: 'Директор', company: 'Сеть салонов', known: ['Смотрел тарифы на сайте'] },
+    difficulties: { medium: { label: 'Средний', behaviour: 'торгуется' } },
+  } as unknown as Scenario; // only what a hint reads of a scenario
+  const dialogue = [
+    client('Слушаю вас.'),
+    trainee('Тариф «Бизнес» стоит 1 200 ₽ за пользователя в месяц при оплате за год.'),
+    client('Это дорого для нас, у конкурентов дешевле.'),
+  ];
+  /** A model that records the prompt and answers with the passage it is told to pick, or is down. */
+  const modelAnswering = (pick: number | 'down', prompts: string[]): ChatModel => ({
+    streamChat: () => Promise.reject(new Error('not used')),
+    completeJson: async ({ messages }) => {
+      prompts.push(messages.map((m) => m.content).join('\n'));
+      if (pick === 'down') throw new ModelUnavailableError('unavailable', 'model is down');
+      const text = JSON.stringify({
+        advice: 'Спросите, с чем клиент сравнивает.',
+        phrase: 'Дорого по сравнению с чем?',
+        source: pick,
+      });
+      return { text, promptTokens: 1, completionTokens: 1 };
+    },
+  });
+
+  it('draws on the internal documents only, and names the passage the model picked', async () => {
+    const prompts: string[] = [];
+    const hints = createHintService({
+      model: modelAnswering(2, prompts),
+      modelName: 'm',
+      retriever: sample,
+      logger: silentLogger,
+    });
+
+    const hint = await hints.advise({ scenario, difficulty: 'medium', dialogue });
+
+    const passages = [...prompts[0]!.matchAll(/<passage number="(\d)" source="([^"]+)">/g)];
+    expect(passages.map((m) => Number(m[1]))).toEqual([1, 2, 3, 4]);
+    const files = passages.map((m) => m[2]!.split(' › ')[0]!);
+    expect(files.every((file) => INTERNAL_FILES.includes(file))).toBe(true);
+    expect(passages.map((m) => m[2])).toContain('objections.md › «Дорого»');
+    expect(hint).toEqual({
+      kind: 'advice',
+      advice: 'Спросите, с чем клиент сравнивает.',
+      phrase: 'Дорого по сравнению с чем?',
+      source: passages[1]![2],
+    });
+  });
+
+  it('shows the best internal passage in whole sentences when the model is down', async () => {
+    const hints = createHintService({
+      model: modelAnswering('down', []),
+      modelName: 'm',
+      retriever: sample,
+      logger: silentLogger,
+    });
+
+    const hint = await hints.advise({ scenario, difficulty: 'medium', dialogue });
+
+    expect(hint?.kind).toBe('passage');
+    expect(INTERNAL_FILES).toContain(hint!.source.split(' › ')[0]);
+    if (hint?.kind !== 'passage') return;
+    expect(hint.text.length).toBeLessThanOrEqual(600);
+    expect(hint.text).toMatch(/^[\p{Lu}«•\d]/u);
+    expect(hint.text).toMatch(/[.!?…»;:]$/);
   });
 });
 

@@ -25,6 +25,8 @@ let embedder: Embedder;
 let store: VectorStore;
 let lexical: LexicalIndex;
 
+const INTERNAL_FILES = ['sales-script.md', 'objections.md', 'service-standards.md'];
+
 beforeAll(async () => {
   [chroma, database, model] = await Promise.all([
     startTestChroma(),
@@ -85,16 +87,41 @@ describe('retrieval over the sample knowledge base', () => {
     expect(exact!.headingPath.at(-1)).toBe('«Самостарт» и «Быстрый старт»');
   });
 
-  it('gives only public passages to a public-only search, in both searches', async () => {
+  it('gives a search for one audience only passages of that audience, in both searches', async () => {
     const retriever = createRetriever({ embedder, store, lexical, logger: silentLogger });
     const question = 'Клиент говорит «дорого» — какие примеры фраз для ответа и какую скидку я могу дать сам?';
     const everything = await retriever.search(question, 10);
     expect(everything.some((p) => p.audience === 'internal')).toBe(true);
-    const forClient = await retriever.search(question, 10, { publicOnly: true });
+    expect(everything.some((p) => p.audience === 'public')).toBe(true);
+    const forClient = await retriever.search(question, 10, { audience: 'public' });
     expect(forClient.length).toBeGreaterThan(0);
     expect(forClient.every((p) => p.audience === 'public' && ['catalog.md', 'faq.md'].includes(p.file))).toBe(true);
-    const lexicalOnly = (await lexical.searchMany([question], 10, { publicOnly: true }))[0]!;
+    const lexicalOnly = (await lexical.searchMany([question], 10, { audience: 'public' }))[0]!;
     expect(lexicalOnly.every((hit) => hit.audience === 'public')).toBe(true);
+    const forHint = await retriever.search(question, 10, { audience: 'internal' });
+    expect(forHint).toHaveLength(10);
+    expect(forHint.every((p) => p.audience === 'internal' && INTERNAL_FILES.includes(p.file))).toBe(true);
+    const internalLexical = (await lexical.searchMany([question], 10, { audience: 'internal' }))[0]!;
+    expect(internalLexical.length).toBeGreaterThan(0);
+    expect(internalLexical.every((hit) => hit.audience === 'internal')).toBe(true);
+  });
+
+  it('keeps searches for different audiences that arrive together apart, with one inference', async () => {
+    const retriever = createRetriever({ embedder, store, lexical, logger: silentLogger });
+    const question = 'Клиент говорит, что дорого. Что ответить?';
+    const before = embedder.stats().inferenceCalls;
+    const [internal, open, anyone, internalAgain] = await Promise.all([
+      retriever.search(question, 4, { audience: 'internal' }),
+      retriever.search(question, 4, { audience: 'public' }),
+      retriever.search(question, 4),
+      retriever.search('Как закрыть сделку на следующий шаг?', 4, { audience: 'internal' }),
+    ]);
+    expect(embedder.stats().inferenceCalls - before).toBe(1);
+    expect(internal.map((p) => p.audience)).toEqual(['internal', 'internal', 'internal', 'internal']);
+    expect(internalAgain.map((p) => p.audience)).toEqual(['internal', 'internal', 'internal', 'internal']);
+    expect(open.map((p) => p.audience)).toEqual(['public', 'public', 'public', 'public']);
+    expect(anyone).toHaveLength(4);
+    expect(internal).toEqual(await retriever.search(question, 4, { audience: 'internal' }));
   });
 
   it('serves searches that arrive together with one inference, each with its own file filter', async () => {
@@ -132,7 +159,8 @@ describe('when Chroma goes down', () => {
       const passages = await retriever.search('Сколько стоит тариф «Бизнес»?', 3);
       expect(passages).toHaveLength(3);
       expect(passages[0]!.text).toMatch(/Бизнес/);
-      expect(await retriever.search('Сколько стоит «Самостарт»?', 3, { publicOnly: true })).not.toEqual([]);
+      expect(retriever.reachable()).toBe(true);
+      expect(await retriever.search('Сколько стоит «Самостарт»?', 3, { audience: 'public' })).not.toEqual([]);
       expect(records().filter((r) => r.level === WARN)).toHaveLength(1);
     } finally {
       await chroma.restart();
@@ -145,14 +173,18 @@ describe('when Chroma goes down', () => {
     const question = 'Сколько стоит тариф «Бизнес»?';
     expect(await retriever.search(question, 3)).toHaveLength(3);
 
+    expect(retriever.reachable()).toBe(true);
+
     await chroma.kill();
     for (let i = 0; i < 4; i += 1) expect(await retriever.search(question, 3)).toEqual([]);
+    expect(retriever.reachable()).toBe(false);
     const warnings = records().filter((r) => r.level === WARN);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.msg).toMatch(/unreachable/);
 
     await chroma.restart();
     expect(await retriever.search(question, 3)).toHaveLength(3);
+    expect(retriever.reachable()).toBe(true);
     expect(await retriever.search(question, 3)).toHaveLength(3);
     const back = records().filter((r) => r.level === INFO && /back/.test(r.msg));
     expect(back).toHaveLength(1);

@@ -77,7 +77,7 @@ describe('the vector store on a real Chroma', () => {
     expect([...(await store.listFileHashes()).keys()]).toEqual(['b.md']);
   });
 
-  it('keeps internal chunks, and chunks stored before documents had an audience, from a public-only query', async () => {
+  it('answers a query for one audience with chunks of that audience only; an old chunk without one joins neither', async () => {
     const store = createVectorStore({ url: chroma.url, modelId: 'org/model-d', logger: silentLogger });
     await store.replaceFile('catalog.md', 'v1', [chunk(0, unit(4, 0), 'цены')]);
     await store.replaceFile('script.md', 'v1', [chunk(0, unit(4, 0), 'скрипт', 'internal')]);
@@ -98,11 +98,15 @@ describe('the vector store on a real Chroma', () => {
       ['old.md', 'internal'],
       ['script.md', 'internal'],
     ]);
-    expect((await store.query(unit(4, 0), 5, { publicOnly: true })).map((h) => h.file)).toEqual(['catalog.md']);
-    expect(await store.query(unit(4, 0), 5, { publicOnly: true, files: ['script.md'] })).toEqual([]);
+    expect((await store.query(unit(4, 0), 5, { audience: 'public' })).map((h) => h.file)).toEqual(['catalog.md']);
+    expect(await store.query(unit(4, 0), 5, { audience: 'public', files: ['script.md'] })).toEqual([]);
     expect(
-      (await store.query(unit(4, 0), 5, { publicOnly: true, files: ['catalog.md', 'script.md'] })).map((h) => h.file),
+      (await store.query(unit(4, 0), 5, { audience: 'public', files: ['catalog.md', 'script.md'] })).map((h) => h.file),
     ).toEqual(['catalog.md']);
+    expect((await store.query(unit(4, 0), 5, { audience: 'internal' })).map((h) => h.file)).toEqual(['script.md']);
+    expect(await store.query(unit(4, 0), 5, { audience: 'internal', files: ['catalog.md'] })).toEqual([]);
+    const batch = await store.queryMany([unit(4, 0), unit(4, 1)], 5, { audience: 'internal' });
+    expect(batch.map((hits) => hits.map((h) => h.file))).toEqual([['script.md'], ['script.md']]);
   });
 
   it('says Chroma is unreachable when it is', async () => {

@@ -11,14 +11,41 @@ export function rubricKeysOf(request: RecordedRequest): string[] {
   return [...system.matchAll(/key «([^»]+)»/g)].map((m) => m[1]!);
 }
 
-export function isJudgeRequest(request: RecordedRequest): boolean {
-  return request.responseFormat !== undefined && request.responseFormat.type !== 'text';
+/** /hint's one short structured call (named `sales_hint`; in JSON mode, told by its prompt). */
+export function isHintRequest(request: RecordedRequest): boolean {
+  return request.responseFormat?.type === 'json_schema'
+    ? request.responseFormat.json_schema.name === 'sales_hint'
+    : textOf(request.messages[0]?.content).includes('попросил подсказку');
 }
 
-/** A valid verdict for whatever rubric the judge was given, every criterion scored `score`. */
+export function isJudgeRequest(request: RecordedRequest): boolean {
+  return request.responseFormat !== undefined && request.responseFormat.type !== 'text' && !isHintRequest(request);
+}
+
+/** A valid /hint answer drawing on the first passage it was given. */
+export const hintAdvice = (): string =>
+  JSON.stringify({ advice: 'Спросите, с чем клиент сравнивает цену.', phrase: 'Дорого по сравнению с чем?', source: 1 });
+
+/** The trainee's lines in the transcript the judge was given (`Менеджер: …`), as it received them. */
+export function traineeLinesOf(request: RecordedRequest): string[] {
+  const input = textOf(request.messages.find((m) => m.role === 'user')?.content);
+  const transcript = /<transcript>\n([\s\S]*?)\n<\/transcript>/.exec(input)?.[1] ?? '';
+  return transcript
+    .split('\n')
+    .filter((line) => line.startsWith('Менеджер: '))
+    .map((line) => line.slice('Менеджер: '.length));
+}
+
+/**
+ * A valid verdict for whatever rubric the judge was given, every criterion scored `score`. Its
+ * evidence quotes the trainee's first line, so it survives the judge's check against the dialogue.
+ */
 export function judgeVerdict(request: RecordedRequest, score = 70, extra: Partial<Record<string, unknown>> = {}): string {
+  const first = traineeLinesOf(request)[0];
+  const evidence = first === undefined ? '' : `«${first}»`;
   return JSON.stringify({
-    criteria: rubricKeysOf(request).map((key) => ({ key, score, evidence: '«Добрый день»', comment: 'Хорошо' })),
+    criteria: rubricKeysOf(request).map((key) => ({ key, score, evidence, comment: 'Хорошо' })),
+    facts: [],
     strengths: ['Вежливо поздоровался'],
     mistakes: ['«Это недорого» — цена не названа'],
     recommendations: ['Назовите цену тарифа «Бизнес» при оплате за год'],
@@ -37,5 +64,6 @@ export function lastTraineeLine(request: RecordedRequest): string {
 export function scriptedModel(
   clientReply: (request: RecordedRequest) => Reply = (r) => `Клиент отвечает на: ${lastTraineeLine(r)}`,
 ) {
-  return (request: RecordedRequest): Reply => (isJudgeRequest(request) ? judgeVerdict(request) : clientReply(request));
+  return (request: RecordedRequest): Reply =>
+    isHintRequest(request) ? hintAdvice() : isJudgeRequest(request) ? judgeVerdict(request) : clientReply(request);
 }

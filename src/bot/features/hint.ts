@@ -1,12 +1,19 @@
 import { Composer } from 'grammy';
-import { KnowledgeUnavailableError } from '../../services/hints.js';
+import { KnowledgeUnavailableError, type Hint } from '../../services/hints.js';
+import type { Difficulty } from '../../services/scenarios.js';
 import type { BotContext } from '../context.js';
 import { isAuthed } from '../middleware/access.js';
 
 const composer = new Composer<BotContext>();
 const feature = composer.chatType('private').filter(isAuthed);
 
-/** /hint: the passage of the knowledge base that fits the dialogue so far, with its source. */
+/** Telegram shows "typing…" for about five seconds; a model's answer can take longer. */
+const typingEveryMs = 4_500;
+
+/**
+ * /hint: short advice for this moment of the dialogue, from the company's internal documents, with
+ * its source. Only read: the hint is never a turn of the dialogue and is never stored.
+ */
 feature.command('hint', async (ctx) => {
   const { training, hints } = ctx.services;
   const active = await training.active(ctx.user.id);
@@ -18,19 +25,49 @@ feature.command('hint', async (ctx) => {
     await ctx.reply(ctx.t('hint-unavailable'));
     return;
   }
+  const dialogue = await training.dialogueSoFar(active.session.id);
+  await ctx.reply(ctx.t('hint-thinking'));
+  let hint: Hint | undefined;
   try {
-    const query = await training.recentDialogue(active.session.id);
-    const passage = await hints.bestPassage(query || active.scenario.description);
-    if (!passage) {
-      await ctx.reply(ctx.t('hint-nothing'));
-      return;
-    }
-    await ctx.reply(`${ctx.t('hint-title')}\n\n${passage.text}\n\n${ctx.t('hint-source', { source: passage.source })}`);
+    hint = await whileTyping(ctx, () =>
+      hints.advise({ scenario: active.scenario, difficulty: active.session.difficulty as Difficulty, dialogue }),
+    );
   } catch (error) {
     if (!(error instanceof KnowledgeUnavailableError)) throw error;
     ctx.logger.warn({ err: error }, 'hint: knowledge base unavailable');
     await ctx.reply(ctx.t('hint-unavailable'));
+    return;
   }
+  // Plain text: the advice and the passage are the model's and the documents' words, sent as written.
+  await ctx.reply(hint ? hintText(ctx.t.bind(ctx), hint) : ctx.t('hint-nothing'));
 });
+
+type Translate = (key: string, variables?: Record<string, string | number>) => string;
+
+function hintText(t: Translate, hint: Hint): string {
+  switch (hint.kind) {
+    case 'advice':
+      return t('hint-advice', { advice: hint.advice, phrase: hint.phrase, source: hint.source });
+    case 'passage':
+      return t('hint-passage', { text: hint.text, source: hint.source });
+    default: {
+      const unreachable: never = hint;
+      throw new Error(`unhandled hint ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** Keeps "typing…" in the chat until `work` ends; a refused chat action only costs the indicator. */
+async function whileTyping<T>(ctx: BotContext, work: () => Promise<T>): Promise<T> {
+  const sendTyping = () =>
+    ctx.replyWithChatAction('typing').catch((error: unknown) => ctx.logger.debug({ err: error }, 'typing failed'));
+  await sendTyping();
+  const typing = setInterval(() => void sendTyping(), typingEveryMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(typing);
+  }
+}
 
 export const hintFeature = composer;

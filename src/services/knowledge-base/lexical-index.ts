@@ -168,7 +168,7 @@ function bm25Search(queries: readonly LexicalQuery[], k: number, filter: QueryFi
   const searchable =
     and(
       filter?.files ? sql`c.file = ANY(${textArray(filter.files)})` : undefined,
-      filter?.publicOnly ? sql`c.audience = 'public'` : undefined,
+      filter?.audience ? sql`c.audience = ${filter.audience}::document_audience` : undefined,
     ) ?? sql`true`;
   // plainto_tsquery('simple', lexeme) turns a lexeme back into a query without quoting it by hand
   // (a hyphenated one becomes «compound & part & part», which the compound's chunks all hold), and

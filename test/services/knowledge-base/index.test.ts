@@ -59,7 +59,7 @@ describe('createKnowledgeBase without CHROMA_URL', () => {
       expect(knowledgeBase.lexical).toBeDefined();
       await knowledgeBase.indexer.run();
       expect([...(await knowledgeBase.lexical!.listFileHashes()).keys()]).toEqual(['catalog.md']);
-      const [passage] = await knowledgeBase.retriever.search('Бизнес 1200', 1, { publicOnly: true });
+      const [passage] = await knowledgeBase.retriever.search('Бизнес 1200', 1, { audience: 'public' });
       expect(passage).toMatchObject({ file: 'catalog.md', audience: 'public' });
     } finally {
       await knowledgeBase.stop();

@@ -73,9 +73,11 @@ describe('the lexical index on a real PostgreSQL', () => {
     expect(normalizeDigits('1 990 ₽, 10 000 000 и 5 × 600')).toBe('1990 ₽, 10000000 и 5 × 600');
   });
 
-  it('keeps internal chunks out of a public-only search, and searches only the files asked for', async () => {
+  it('searches only the audience and the files asked for', async () => {
     expect(await top('Гиперион-Плюс задачи клиента')).toContain('script.md#0');
-    expect(await top('Гиперион-Плюс задачи клиента', { publicOnly: true })).not.toContain('script.md#0');
+    expect(await top('Гиперион-Плюс задачи клиента', { audience: 'public' })).not.toContain('script.md#0');
+    expect(await top('Гиперион-Плюс задачи клиента', { audience: 'internal' })).toEqual(['script.md#0']);
+    expect(await top('Гиперион-Плюс задачи клиента', { audience: 'internal', files: ['catalog.md'] })).toEqual([]);
     expect(await top('Гиперион-Плюс задачи клиента', { files: ['script.md'] })).toEqual(['script.md#0']);
     expect(await top('Гиперион-Плюс', { files: [] })).toEqual([]);
   });
