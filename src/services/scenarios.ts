@@ -8,6 +8,42 @@ const textList = z.array(text).min(1);
 
 const difficultySchema = z.object({ label: text, behaviour: text });
 
+/**
+ * What the trainee is told before the client's first line: who is on the line, the company, and the
+ * facts a real employee would have in front of them (tariff, usage, what was sent, the history). The
+ * rubric may score only what the trainee can learn from this card, the dialogue or the knowledge base
+ * (`npm run scenarios:check`). The limits keep the card on one phone screen.
+ */
+const briefSchema = z
+  .object(
+    {
+      who: text.max(200, 'не длиннее 200 символов'),
+      company: text.max(200, 'не длиннее 200 символов'),
+      known: z
+        .array(text.max(300, 'не длиннее 300 символов: карточка должна помещаться на экран телефона'))
+        .min(1, 'нужен хотя бы один факт, который знает стажёр')
+        .max(8, 'не больше 8 пунктов: карточка должна помещаться на экран телефона'),
+      goal: text.max(300, 'не длиннее 300 символов').optional(),
+    },
+    {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'обязательное поле: карточка клиента, которую стажёр видит перед первой репликой клиента (who — кто на линии, company — компания, known — что стажёр знает, goal — задача звонка)'
+          : undefined,
+    },
+  )
+  .strict();
+
+/** The marks a criterion's anchors describe: what a 0, a 50, an 80 and a 100 look like. */
+export const anchorScores = ['0', '50', '80', '100'] as const;
+
+const anchorsSchema = z
+  .object(
+    { 0: text, 50: text, 80: text, 100: text },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'ожидаются четыре описания с ключами 0, 50, 80 и 100' : undefined) },
+  )
+  .strict();
+
 /** The key the delivery criterion is scored under (it is not one of the rubric's). */
 export const deliveryCriterionKey = 'delivery';
 
@@ -37,6 +73,12 @@ const scenarioSchema = z
     key: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'только латиница, цифры и дефисы (kebab-case)'),
     title: text.max(32, 'не длиннее 32 символов: это надпись на кнопке'),
     description: text,
+    /** The language of the scenario's content: the client speaks it and the evaluation is written in it. */
+    language: z
+      .string()
+      .regex(/^[a-z]{2}$/, 'код языка из двух строчных латинских букв, например ru или en')
+      .default('ru'),
+    brief: briefSchema,
     persona: z.object({
       name: text,
       role: text,
@@ -58,6 +100,7 @@ const scenarioSchema = z
           title: text,
           weight: z.number().int().positive(),
           good: text,
+          anchors: anchorsSchema.optional(),
         }),
       )
       .min(1)
@@ -73,6 +116,9 @@ const scenarioSchema = z
 
 export type Scenario = Readonly<z.infer<typeof scenarioSchema>>;
 export type RubricCriterion = Scenario['rubric'][number];
+export type ScenarioBrief = Scenario['brief'];
+/** What a 0, 50, 80 and 100 look like for one criterion (keys '0', '50', '80', '100'). */
+export type CriterionAnchors = NonNullable<RubricCriterion['anchors']>;
 export type DeliveryCriterion = NonNullable<NonNullable<Scenario['voice']>['delivery']>;
 
 /** Whether the client answers this scenario with voice notes when the trainee has not chosen. */
@@ -147,7 +193,7 @@ export function parseScenarioFile(fileName: string, source: string): Scenario {
   } catch (error) {
     throw new ScenarioFileError(fileName, [`не разбирается: ${(error as Error).message.split('\n')[0]}`]);
   }
-  const parsed = scenarioSchema.safeParse(data);
+  const parsed = scenarioSchema.safeParse(data, { error: scenarioIssueMessage });
   if (!parsed.success) {
     throw new ScenarioFileError(
       fileName,
@@ -155,6 +201,16 @@ export function parseScenarioFile(fileName: string, source: string): Scenario {
     );
   }
   return deepFreeze(parsed.data);
+}
+
+const russianIssues = z.locales.ru().localeError;
+
+/** Messages for the person who wrote the file, in Russian like the rest (fields keep their own above). */
+function scenarioIssueMessage(issue: Parameters<typeof russianIssues>[0]): string | undefined {
+  if (issue.code === 'invalid_type' && issue.input === undefined) return 'обязательное поле';
+  if (issue.code === 'unrecognized_keys') return `лишнее поле: ${issue.keys.map((key) => `«${key}»`).join(', ')}`;
+  const message = russianIssues(issue);
+  return typeof message === 'string' ? message : message?.message;
 }
 
 function parseFrontMatter(source: string): unknown {

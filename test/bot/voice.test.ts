@@ -206,7 +206,11 @@ describe('the client’s voice', () => {
 
     const started = await boris.press('sd:cold-call:easy');
 
-    expect(started.methods.filter((m) => m === 'sendMessage' || m === 'sendVoice')).toEqual(['sendMessage', 'sendVoice']);
+    expect(started.methods.filter((m) => m === 'sendMessage' || m === 'sendVoice')).toEqual([
+      'sendMessage',
+      'sendMessage',
+      'sendVoice',
+    ]);
     expect(speech.texts.at(-1)).toBe(started.callsOf('sendVoice')[0]!.caption);
   });
 
@@ -327,5 +331,36 @@ describe('the evaluation of a spoken dialogue', () => {
     await anna.send('Добрый день');
 
     expect((await anna.send('/finish')).texts.join('\n')).not.toContain('Как вы звучали');
+  });
+});
+
+describe('a voice note after the client hung up', () => {
+  it('is not a turn: «Клиент уже положил трубку…», nothing downloaded, the training not asked', async () => {
+    const { anna, user, training, bot } = inTraining();
+    const call = training.givenActive(user.id, 'cold-call');
+    training.active = async () => ({ ...call, session: { ...call.session, clientHungUpAt: new Date('2030-01-01T09:05:00Z') } });
+
+    const reaction = await anna.sendVoice(said('Алло, вы меня слышите?'), 3);
+
+    expect(reaction.texts).toEqual([
+      '📞 Клиент уже положил трубку — он вас не слышит. Отправьте /finish, чтобы получить оценку разговора, или /scenarios, чтобы начать заново.',
+    ]);
+    expect(bot.downloads).toEqual([]);
+    expect(training.callsOf('playSpokenTurn')).toEqual([]);
+  });
+
+  it('in voice mode the goodbye is a voice note, then the bot says the client hung up', async () => {
+    const { anna, user, training, bot, speech } = inTraining();
+    bot.services.voiceMode.preferences.set(user.id, 'on');
+    training.playTurn = async () => ({ kind: 'answered', reply: 'Всё, до свидания.', replyId: 501, clientHungUp: true });
+
+    const reaction = await anna.send('Ну подождите, ещё минутку!');
+
+    expect(speech.texts).toEqual(['Всё, до свидания.']);
+    expect(reaction.methods.filter((m) => m === 'sendMessage' || m === 'sendVoice')).toEqual(['sendVoice', 'sendMessage']);
+    expect(reaction.texts).toEqual([
+      'Всё, до свидания.',
+      '📞 Клиент положил трубку. Отправьте /finish, чтобы получить оценку, или /scenarios, чтобы начать заново.',
+    ]);
   });
 });

@@ -87,10 +87,14 @@ const silentAnswer: Expected = { shown: 'the button answered', replies: [], aler
 const outdated = alerts('menu-outdated');
 const evaluation: Expected = { shown: 'the evaluation «NN/100 …»', replies: [(m) => /^\d{1,3}\/100\n/.test(m.visibleText)] };
 const difficultyMenu = says('menu-choose-difficulty', { title: coldCall.title, description: coldCall.description });
-const sessionStarted = then(says('session-started', { title: coldCall.title, difficulty: coldCall.difficulties.easy.label }), {
-  shown: 'the opening line',
-  replies: [(m) => m.visibleText === coldCall.persona.openingLine.trim()],
-});
+const sessionStarted = then(
+  says('session-started', { title: coldCall.title, difficulty: coldCall.difficulties.easy.label }),
+  { shown: 'the client card', replies: [(m) => m.visibleText.startsWith('🗂 Карточка клиента\n')] },
+  {
+    shown: 'the opening line',
+    replies: [(m) => m.visibleText === coldCall.persona.openingLine.trim()],
+  },
+);
 /** Long quotes are shortened, so even a judge quoting a 4096-character turn fits one message. */
 const evaluationInFull: Expected = {
   shown: 'the whole evaluation in one message, long quotes shortened',

@@ -181,6 +181,7 @@ export async function startScenario(user: FakeUser, key = 'cold-call', level = '
   await user.waitForMessage((m) => /уровень сложности|difficulty/.test(m.text));
   user.pressButton(`sd:${key}:${level}`);
   await user.waitForMessage((m) => /началась|started/.test(m.text));
+  await user.waitForMessage((m) => /Карточка клиента|Client card/.test(m.text));
   await user.waitForNextMessage();
 }
 

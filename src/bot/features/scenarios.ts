@@ -6,6 +6,7 @@ import { ActiveSessionExistsError } from '../../db/queries/sessions.js';
 import { difficultyLevels, type Difficulty, type Scenario, type ScenarioCatalog } from '../../services/scenarios.js';
 import type { AuthedContext, BotContext, ConversationContext } from '../context.js';
 import { decodeCallback, encodeCallback } from '../helpers/callback-data.js';
+import { escapeHtml } from '../helpers/html.js';
 import { removeButtons } from '../helpers/keyboard.js';
 import { outside } from '../helpers/outside.js';
 import { sendVoiceReply } from '../helpers/voice-reply.js';
@@ -25,9 +26,7 @@ feature.on('callback_query:data', async (ctx, next) => {
     case 'scenario': {
       const scenario = await pressedScenario(ctx, action.key);
       if (!scenario) return;
-      await ctx.reply(ctx.t('menu-choose-difficulty', { title: scenario.title, description: scenario.description }), {
-        reply_markup: difficultyKeyboard(scenario),
-      });
+      await ctx.reply(await difficultyText(ctx, scenario), { reply_markup: difficultyKeyboard(scenario) });
       return;
     }
     case 'difficulty': {
@@ -38,6 +37,12 @@ feature.on('callback_query:data', async (ctx, next) => {
     case 'retry-transcription':
     case 'voice-mode':
       // The voice feature's buttons.
+      return next();
+    case 'cancel-training':
+    case 'repeat-training':
+    case 'scenario-menu':
+    case 'past-evaluation':
+      // The buttons of other features (leaving a training, under an evaluation, in the history).
       return next();
     case 'switch-scenario':
     case 'invite-option':
@@ -69,7 +74,45 @@ export async function showScenarioMenu(ctx: BotContext): Promise<void> {
     await ctx.reply(ctx.t('menu-empty'));
     return;
   }
-  await ctx.reply(ctx.t('menu-title'), { reply_markup: scenarioKeyboard(scenarios) });
+  const note = await menuLanguageNote(ctx, scenarios.all);
+  const text = note === undefined ? ctx.t('menu-title') : ctx.t('scenarios-menu-with-note', { note });
+  await ctx.reply(text, { reply_markup: scenarioKeyboard(scenarios) });
+}
+
+/**
+ * For a person whose interface language is not the scenarios' own: which scenarios are in which
+ * language. Scenario content stays in its language (the client speaks it, the evaluation is written
+ * in it); the person must know that before choosing.
+ */
+async function menuLanguageNote(ctx: BotContext, scenarios: readonly Scenario[]): Promise<string | undefined> {
+  const locale = await ctx.i18n.getLocale();
+  const foreign = new Map<string, Scenario[]>();
+  for (const scenario of scenarios) {
+    if (scenario.language !== locale) foreign.set(scenario.language, [...(foreign.get(scenario.language) ?? []), scenario]);
+  }
+  if (foreign.size === 0) return undefined;
+  const notes = [...foreign].map(([language, inLanguage]) =>
+    inLanguage.length === scenarios.length
+      ? ctx.t('scenarios-language-all', { language: languageName(language, locale) })
+      : ctx.t('scenarios-language-some', {
+          language: languageName(language, locale),
+          titles: inLanguage.map((scenario) => ctx.t('scenarios-title-quoted', { title: scenario.title })).join(', '),
+        }),
+  );
+  return notes.join('\n');
+}
+
+async function difficultyText(ctx: BotContext, scenario: Scenario): Promise<string> {
+  const variables = { title: scenario.title, description: scenario.description };
+  const locale = await ctx.i18n.getLocale();
+  if (scenario.language === locale) return ctx.t('menu-choose-difficulty', variables);
+  const note = ctx.t('scenarios-language-one', { language: languageName(scenario.language, locale) });
+  return ctx.t('scenarios-difficulty-with-note', { ...variables, note });
+}
+
+/** «Russian» for an English reader, «русский» for a Russian one; the code itself for an unknown language. */
+function languageName(language: string, locale: string): string {
+  return new Intl.DisplayNames([locale], { type: 'language', fallback: 'code' }).of(language) ?? language;
 }
 
 function scenarioKeyboard(scenarios: ScenarioCatalog): InlineKeyboard {
@@ -90,7 +133,8 @@ function difficultyKeyboard(scenario: Scenario): InlineKeyboard {
   return keyboard;
 }
 
-async function beginTraining(
+/** Starts the scenario, or first asks whether to abandon the training that is running. */
+export async function beginTraining(
   ctx: BotContext & Pick<AuthedContext, 'user'>,
   scenario: Scenario,
   difficulty: Difficulty,
@@ -110,6 +154,7 @@ async function startAndGreet(ctx: BotContext, { userId, scenarioKey, difficulty 
   try {
     const started = await training.start(userId, scenario.key, difficulty);
     await ctx.reply(ctx.t('session-started', { title: scenario.title, difficulty: scenario.difficulties[difficulty].label }));
+    await ctx.reply(clientCard(ctx, scenario), { parse_mode: 'HTML' });
     // In voice mode the client picks up the phone by voice too, not only from the second line on.
     if (inChat(ctx) && (await voiceMode.repliesByVoice(userId, scenario))) await sendVoiceReply(ctx, started.openingLine);
     else await ctx.reply(started.openingLine);
@@ -118,6 +163,22 @@ async function startAndGreet(ctx: BotContext, { userId, scenarioKey, difficulty 
     if (!(error instanceof ActiveSessionExistsError)) throw error;
     await ctx.reply(ctx.t('session-already-active'));
   }
+}
+
+/**
+ * The client card, shown before the client's first line: who is on the line and what the trainee
+ * knows, as a real employee would have it in front of them. Labels in the person's language, the
+ * facts in the scenario's.
+ */
+function clientCard(ctx: BotContext, scenario: Scenario): string {
+  const { brief } = scenario;
+  const variables = {
+    who: escapeHtml(brief.who),
+    company: escapeHtml(brief.company),
+    known: brief.known.map((fact) => ctx.t('scenarios-brief-fact', { fact: escapeHtml(fact) })).join('\n'),
+  };
+  if (brief.goal === undefined) return ctx.t('scenarios-brief', variables);
+  return ctx.t('scenarios-brief-with-goal', { ...variables, goal: escapeHtml(brief.goal) });
 }
 
 function inChat(ctx: BotContext): ctx is BotContext & { readonly chat: Chat } {
