@@ -6,6 +6,8 @@ import { Bot, type Api, type ApiClientOptions } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { ConversationStore } from '../db/queries/conversation-states.js';
 import { contextConstructor, type BotContext, type BotDependencies, type ConversationContext } from './context.js';
+import { afterEvaluationFeature } from './features/after-evaluation.js';
+import { cancelFeature, cancelTraining, cancelTrainingConversation } from './features/cancel.js';
 import { chatFeature } from './features/chat.js';
 import { eraseFeature } from './features/erase.js';
 import { finishFeature } from './features/finish.js';
@@ -75,10 +77,13 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   );
   guarded.use(createConversation(switchScenario, switchScenarioConversation));
   guarded.use(createConversation(createInvite, createInviteConversation));
+  guarded.use(createConversation(cancelTraining, cancelTrainingConversation));
 
   guarded.use(startFeature);
   guarded.use(scenariosFeature);
   guarded.use(finishFeature);
+  guarded.use(cancelFeature);
+  guarded.use(afterEvaluationFeature);
   guarded.use(historyFeature);
   guarded.use(teamFeature);
   guarded.use(inviteFeature);
@@ -94,7 +99,7 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   return bot;
 }
 
-const commands = ['scenarios', 'finish', 'hint', 'voice', 'history', 'stats', 'help'] as const;
+const commands = ['scenarios', 'finish', 'cancel', 'hint', 'voice', 'history', 'stats', 'help'] as const;
 
 /** The command menu in Russian (default) and English. */
 export async function registerCommands(api: Api, i18n: Pick<I18n, 't'>): Promise<void> {

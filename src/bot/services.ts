@@ -22,6 +22,7 @@ export type BotTraining = Pick<
   | 'markReplyDelivered'
   | 'finish'
   | 'markEvaluationDelivered'
+  | 'pastEvaluation'
   | 'recentDialogue'
   | 'dialogueSoFar'
   | 'history'

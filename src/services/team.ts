@@ -4,7 +4,7 @@ import { createInvite, type Invite } from '../db/queries/invites.js';
 import {
   teamResults,
   userScoreStats,
-  userScoreStatsByScenario,
+  userScoreStatsByDifficulty,
   type ScoreStats,
   type TraineeResults,
 } from '../db/queries/stats.js';
@@ -12,9 +12,16 @@ import type { UserRole } from '../db/queries/users.js';
 import { resilientQueries } from '../db/retry.js';
 import type { Logger } from '../logger.js';
 
+/** One scenario at one difficulty, as a trainee played it. */
+export type DifficultyStats = ScoreStats & { readonly scenarioKey: string; readonly difficulty: string };
+
+/** A trainee's progress: over all scored sessions, and per scenario and difficulty. */
+export type TraineeStats = ScoreStats & { readonly byDifficulty: readonly DifficultyStats[] };
+
 /** Progress of trainees and the team, and invites: what managers work with. */
 export interface TeamService {
-  userStats(userId: UserId): Promise<ScoreStats & { byScenario: Array<ScoreStats & { scenarioKey: string }> }>;
+  /** A trainee's scored sessions: overall, and per scenario and difficulty (an easy and a hard attempt apart). */
+  userStats(userId: UserId): Promise<TraineeStats>;
   teamResults(): Promise<TraineeResults[]>;
   createInvite(input: { createdBy: UserId; role: UserRole; maxUses: number; days: number }): Promise<Invite>;
 }
@@ -23,11 +30,11 @@ export function createTeamService(db: Database, logger: Logger): TeamService {
   const query = resilientQueries(db, logger);
   return {
     async userStats(userId) {
-      const [overall, byScenario] = await Promise.all([
+      const [overall, byDifficulty] = await Promise.all([
         query('read the trainee stats', (db) => userScoreStats(db, userId)),
-        query('read the trainee stats by scenario', (db) => userScoreStatsByScenario(db, userId)),
+        query('read the trainee stats by difficulty', (db) => userScoreStatsByDifficulty(db, userId)),
       ]);
-      return { ...overall, byScenario };
+      return { ...overall, byDifficulty };
     },
     teamResults: () => query('read the team results', (db) => teamResults(db)),
     // Not retried: an invite created on an attempt whose answer was lost would be a second invite.

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCallback, encodeCallback, type CallbackAction } from '../../src/bot/helpers/callback-data.js';
 import { escapeHtml } from '../../src/bot/helpers/html.js';
 import { splitMessage } from '../../src/bot/helpers/split-message.js';
+import type { SessionId } from '../../src/db/ids.js';
 import { estimateTokens, fitHistoryToBudget } from '../../src/services/token-budget.js';
 
 describe('splitMessage', () => {
@@ -41,6 +42,11 @@ describe('callback data', () => {
     { type: 'switch-scenario', answer: 'no' },
     { type: 'invite-option', index: 0 },
     { type: 'invite-option', index: 9 },
+    { type: 'cancel-training', answer: 'yes' },
+    { type: 'cancel-training', answer: 'no' },
+    { type: 'repeat-training', key: 'price-objection', difficulty: 'medium' },
+    { type: 'scenario-menu' },
+    { type: 'past-evaluation', sessionId: 2_147_483_647 as SessionId },
   ];
 
   it('round-trips every kind of button and fits 64 bytes', () => {
@@ -59,6 +65,11 @@ describe('callback data', () => {
       'switch:no',
       'invite:0',
       'invite:9',
+      'cancel:yes',
+      'cancel:no',
+      'rp:price-objection:medium',
+      'menu',
+      'pe:2147483647',
     ]);
   });
 
@@ -72,8 +83,11 @@ describe('callback data', () => {
           for (const action of [
             { type: 'scenario', key },
             { type: 'difficulty', key, difficulty },
+            { type: 'repeat-training', key, difficulty },
           ] as const) {
-            expect(decodeCallback(encodeCallback(action))).toEqual(action);
+            const data = encodeCallback(action);
+            expect(Buffer.byteLength(data)).toBeLessThanOrEqual(64);
+            expect(decodeCallback(data)).toEqual(action);
           }
         },
       ),
@@ -97,6 +111,24 @@ describe('callback data', () => {
       'invite:-1',
       'invite:1.5',
       'invite:1:2',
+      'cancel:maybe',
+      'cancel:yes:1',
+      'cancel',
+      'rp:cold-call',
+      'rp:cold-call:insane',
+      'rp:Cold-Call:easy',
+      'rp:cold-call:easy:1',
+      'menu:1',
+      'menu:',
+      'pe:',
+      'pe:0',
+      'pe:-5',
+      'pe:07',
+      'pe:1.5',
+      'pe:2147483648',
+      'pe:99999999999',
+      'pe:12:13',
+      'pe:abc',
     ]) {
       expect(decodeCallback(data)).toBeUndefined();
     }

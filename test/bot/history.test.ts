@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionId } from '../../src/db/ids.js';
+import { WARN } from '../support/log-capture.js';
+import { defaultEvaluation } from './fakes.js';
 import { createHarness } from './harness.js';
 
 function trainee() {
@@ -29,7 +31,7 @@ function session(
 }
 
 describe('/history', () => {
-  it('lists the last trainings in the team’s time zone with their outcome', async () => {
+  it('lists the last trainings in the team’s time zone with their outcome, a button to open each evaluation', async () => {
     const { bot, user, anna } = trainee();
     bot.services.training.historyRows = [
       session(4, '2030-03-05T07:30:00Z', 'active', null, 'Расширение тарифа'),
@@ -48,8 +50,33 @@ describe('/history', () => {
         '04.03, 18:00 · Холодный звонок · 82/100',
         '03.03, 13:05 · Холодный звонок · прервана',
         '02.03, 13:05 · Холодный звонок · без оценки',
+        '',
+        'Оценку тренировки можно открыть снова — кнопкой ниже.',
       ].join('\n'),
     ]);
+    // Only the scored session has one: the others have no evaluation to open.
+    expect(reaction.buttons).toEqual([{ text: 'Открыть: 04.03 Холодный звонок — 82', data: 'pe:3' }]);
+  });
+
+  it('shortens a long title on the button, so that the score stays in sight', async () => {
+    const { bot, anna } = trainee();
+    bot.services.training.historyRows = [
+      session(9, '2030-12-02T09:00:00Z', 'finished', 74, 'Переговоры о продлении годового контракта'),
+    ];
+
+    const reaction = await anna.send('/history');
+
+    expect(reaction.buttons).toEqual([{ text: 'Открыть: 02.12 Переговоры о продлении… — 74', data: 'pe:9' }]);
+  });
+
+  it('has no buttons when nothing was scored yet', async () => {
+    const { bot, anna } = trainee();
+    bot.services.training.historyRows = [session(1, '2030-03-02T10:05:00Z', 'abandoned', null, 'Холодный звонок')];
+
+    const reaction = await anna.send('/history');
+
+    expect(reaction.texts).toEqual(['Ваши последние тренировки:\n02.03, 13:05 · Холодный звонок · прервана']);
+    expect(reaction.buttons).toEqual([]);
   });
 
   it('invites a newcomer to the first training', async () => {
@@ -59,17 +86,97 @@ describe('/history', () => {
   });
 });
 
+describe('a past evaluation, opened from /history', () => {
+  const menuOutdated = { text: 'Это меню устарело. Откройте новое: /scenarios', show_alert: true };
+
+  it('is shown again as it was, with the buttons an evaluation has', async () => {
+    const { bot, user, anna } = trainee();
+    const { session: past } = bot.services.training.givenEvaluated(user.id, 'cold-call', 'hard', {
+      ...defaultEvaluation,
+      totalScore: 74,
+    });
+
+    const reaction = await anna.pressForged(`pe:${past.id}`);
+
+    expect(bot.services.training.callsOf('pastEvaluation')).toEqual([[user.id, past.id]]);
+    expect(reaction.callbackAnswers).toEqual([{}]);
+    expect(reaction.messages).toHaveLength(1);
+    expect(reaction.messages[0]?.parse_mode).toBe('HTML');
+    expect(reaction.texts[0]?.split('\n').slice(0, 4)).toEqual([
+      '<b>74/100</b>',
+      '«Холодный звонок», уровень: Сложный',
+      '',
+      'Хорошее начало, но потребности не выяснены.',
+    ]);
+    expect(reaction.texts[0]).toContain('• «Это недорого» — цена не названа');
+    expect(reaction.messages[0]?.buttons).toEqual([
+      { text: '🔁 Повторить', data: 'rp:cold-call:hard' },
+      { text: '📋 Другой сценарий', data: 'menu' },
+    ]);
+    // Looking again changes nothing: no training starts, nothing is marked.
+    expect(bot.services.training.callsOf('start')).toEqual([]);
+    expect(bot.services.training.callsOf('markEvaluationDelivered')).toEqual([]);
+  });
+
+  it('of a scenario removed since: named by its key, with the common level names', async () => {
+    const { bot, user, anna } = trainee();
+    const { session: past } = bot.services.training.givenEvaluated(user.id, 'retired-scenario', 'medium');
+
+    const reaction = await anna.pressForged(`pe:${past.id}`);
+
+    expect(reaction.texts[0]?.split('\n').slice(0, 2)).toEqual(['<b>70/100</b>', '«retired-scenario», уровень: Средний']);
+    expect(reaction.messages.at(-1)?.buttons.map((b) => b.data)).toEqual(['rp:retired-scenario:medium', 'menu']);
+  });
+
+  it("another user's session (a forged id) is refused with an alert and a warning in the log", async () => {
+    const { bot, anna } = trainee();
+    const boris = bot.services.access.allow(7002);
+    const { session: theirs } = bot.services.training.givenEvaluated(boris.id, 'cold-call', 'easy');
+
+    const reaction = await anna.pressForged(`pe:${theirs.id}`);
+
+    expect(reaction.callbackAnswers).toEqual([{ text: 'Эта оценка недоступна.', show_alert: true }]);
+    expect(reaction.methods).toEqual(['answerCallbackQuery']);
+    const warnings = bot.logs().filter((line) => line.level >= WARN);
+    expect(warnings).toEqual([
+      expect.objectContaining({ msg: 'past evaluation refused: not a scored session of this user', sessionId: theirs.id }),
+    ]);
+  });
+
+  it('a session without an evaluation (running, or abandoned) or one that never was: the same alert', async () => {
+    const { bot, user, anna } = trainee();
+    const running = bot.services.training.givenActive(user.id, 'cold-call');
+
+    for (const id of [running.session.id, 999_999]) {
+      const reaction = await anna.pressForged(`pe:${id}`);
+      expect(reaction.callbackAnswers).toEqual([{ text: 'Эта оценка недоступна.', show_alert: true }]);
+    }
+  });
+
+  it('malformed ids never reach the service', async () => {
+    const { bot, anna } = trainee();
+
+    for (const data of ['pe:abc', 'pe:0', 'pe:-1', 'pe:1:2', 'pe:99999999999']) {
+      expect((await anna.pressForged(data)).callbackAnswers).toEqual([menuOutdated]);
+    }
+    expect(bot.services.training.callsOf('pastEvaluation')).toEqual([]);
+  });
+});
+
 describe('/stats', () => {
-  it('sums up the scored trainings, overall and by scenario', async () => {
+  it('sums up the scored trainings, overall and per scenario and difficulty, easy and hard apart', async () => {
     const { bot, user, anna } = trainee();
     bot.services.team.stats = {
-      count: 3,
+      count: 7,
       average: 71,
       best: 90,
       last: 64,
-      byScenario: [
-        { scenarioKey: 'cold-call', count: 2, average: 77, best: 90, last: 64 },
-        { scenarioKey: 'retired-scenario', count: 1, average: 60, best: 60, last: 60 },
+      // As the query orders them (by key); the bot shows them in the menu's order.
+      byDifficulty: [
+        { scenarioKey: 'cold-call', difficulty: 'easy', count: 2, average: 84, best: 90, last: 78 },
+        { scenarioKey: 'cold-call', difficulty: 'hard', count: 3, average: 68, best: 81, last: 64 },
+        { scenarioKey: 'retired-scenario', difficulty: 'medium', count: 1, average: 60, best: 60, last: 60 },
+        { scenarioKey: 'upsell', difficulty: 'medium', count: 1, average: 55, best: 55, last: 55 },
       ],
     };
 
@@ -78,16 +185,35 @@ describe('/stats', () => {
     expect(bot.services.team.calls).toEqual([{ method: 'userStats', args: [user.id] }]);
     expect(reaction.texts).toEqual([
       [
-        'Оценённых тренировок: 3',
+        'Оценённых тренировок: 7',
         'Средний балл: 71/100',
         'Лучший: 90/100',
         'Последний: 64/100',
         '',
-        'По сценариям:',
-        '• Холодный звонок: 2 × 77/100, 90/100 max',
-        '• retired-scenario: 1 × 60/100, 60/100 max',
+        'По сценариям и уровням:',
+        '• Холодный звонок · Лёгкий: 2 × 84/100, лучшая 90',
+        '• Холодный звонок · Сложный: 3 × 68/100, лучшая 81',
+        '• Расширение тарифа · Средний: 1 × 55/100, лучшая 55',
+        '• retired-scenario · Средний: 1 × 60/100, лучшая 60',
       ].join('\n'),
     ]);
+  });
+
+  it('speaks English to an English-speaking trainee, with no Russian word in it', async () => {
+    const bot = createHarness();
+    bot.services.access.allow(7003);
+    bot.services.team.stats = {
+      count: 1,
+      average: 80,
+      best: 80,
+      last: 80,
+      byDifficulty: [{ scenarioKey: 'retired-scenario', difficulty: 'hard', count: 1, average: 80, best: 80, last: 80 }],
+    };
+
+    const reaction = await bot.user(7003, { languageCode: 'en' }).send('/stats');
+
+    expect(reaction.texts[0]).toContain('• retired-scenario · Hard: 1 × 80/100, best 80');
+    expect(reaction.texts[0]).not.toMatch(/[а-яё]/i);
   });
 
   it('says statistics come after the first scored training', async () => {

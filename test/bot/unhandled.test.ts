@@ -53,10 +53,10 @@ describe('what the bot does not handle', () => {
     expect(reaction.texts).toEqual(['Не понял сообщение. Список команд: /help']);
   });
 
-  it('/cancel with nothing to cancel', async () => {
+  it('/cancel is not an unknown command: it asks about the running training (cancel.test.ts)', async () => {
     const { anna } = trainee();
 
-    expect((await anna.send('/cancel')).texts).toEqual(['Отменять нечего.']);
+    expect((await anna.send('/cancel')).texts).toEqual(['Прервать тренировку «Холодный звонок» без оценки?']);
   });
 
   it('a button the bot does not know (forged, or from an old version) is called outdated', async () => {

@@ -4,7 +4,6 @@ import type { BotContext } from '../context.js';
 const composer = new Composer<BotContext>();
 const feature = composer.chatType('private');
 
-feature.command('cancel', (ctx) => ctx.reply(ctx.t('cancel-nothing')));
 feature.on('message:sticker', (ctx) => ctx.reply(ctx.t('unhandled-sticker')));
 feature.on(['message:photo', 'message:video', 'message:animation', 'message:document'], (ctx) =>
   ctx.reply(ctx.t('unhandled-media')),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { asTelegramId, type TelegramId } from '../../db/ids.js';
+import { asTelegramId, type SessionId, type TelegramId } from '../../db/ids.js';
 import { difficultyLevels, type Difficulty } from '../../services/scenarios.js';
 
 export const switchAnswers = ['yes', 'no'] as const;
@@ -9,6 +9,10 @@ export type SwitchAnswer = (typeof switchAnswers)[number];
 export const eraseAnswers = ['yes', 'no'] as const;
 /** To "erase everything about this person?": yes erases, no leaves everything as it is. */
 export type EraseAnswer = (typeof eraseAnswers)[number];
+
+export const cancelAnswers = ['yes', 'no'] as const;
+/** To "stop the training without a score?": yes abandons it, no keeps it going. */
+export type CancelAnswer = (typeof cancelAnswers)[number];
 
 export const voiceModeChoices = ['on', 'off', 'auto'] as const;
 /** /voice: the client speaks, writes, or does as each scenario says. */
@@ -29,7 +33,14 @@ export type CallbackAction =
   | { readonly type: 'invite-option'; readonly index: number }
   /** Transcribe a stored voice turn again (its first transcription failed): the message's id. */
   | { readonly type: 'retry-transcription'; readonly messageId: number }
-  | { readonly type: 'voice-mode'; readonly choice: VoiceModeChoice };
+  | { readonly type: 'voice-mode'; readonly choice: VoiceModeChoice }
+  | { readonly type: 'cancel-training'; readonly answer: CancelAnswer }
+  /** Under an evaluation: the same scenario and difficulty again, at once. */
+  | { readonly type: 'repeat-training'; readonly key: string; readonly difficulty: Difficulty }
+  /** Under an evaluation: the scenario menu. */
+  | { readonly type: 'scenario-menu' }
+  /** /history: show a past session's evaluation again (the handler checks whose session it is). */
+  | { readonly type: 'past-evaluation'; readonly sessionId: SessionId };
 
 // The string forms are the ones earlier versions sent: buttons already in chats keep meaning the same.
 export function encodeCallback(action: CallbackAction | AdminCallbackAction): string {
@@ -46,6 +57,14 @@ export function encodeCallback(action: CallbackAction | AdminCallbackAction): st
       return `vr:${action.messageId}`;
     case 'voice-mode':
       return `vm:${action.choice}`;
+    case 'cancel-training':
+      return `cancel:${action.answer}`;
+    case 'repeat-training':
+      return `rp:${action.key}:${action.difficulty}`;
+    case 'scenario-menu':
+      return 'menu';
+    case 'past-evaluation':
+      return `pe:${action.sessionId}`;
     case 'erase':
       return `erase:${action.answer}:${action.telegramId}`;
     default: {
@@ -68,6 +87,14 @@ const messageId = z
   .transform((digits) => Number(digits))
   .refine((id) => Number.isSafeInteger(id));
 
+const sessionId = z
+  .string()
+  .regex(/^[1-9]\d{0,9}$/)
+  .transform((digits) => Number(digits))
+  // sessions.id is a PostgreSQL serial (int4): anything larger was never sent by the bot.
+  .refine((id) => id <= 2_147_483_647)
+  .transform((id) => id as SessionId);
+
 /** The data split at ':'; a tuple rejects missing and extra parts alike. */
 const callbackSchema = z.union([
   z.tuple([z.literal('sc'), scenarioKey]).transform(([, key]): CallbackAction => ({ type: 'scenario', key })),
@@ -82,6 +109,14 @@ const callbackSchema = z.union([
   z
     .tuple([z.literal('vm'), z.enum(voiceModeChoices)])
     .transform(([, choice]): CallbackAction => ({ type: 'voice-mode', choice })),
+  z
+    .tuple([z.literal('cancel'), z.enum(cancelAnswers)])
+    .transform(([, answer]): CallbackAction => ({ type: 'cancel-training', answer })),
+  z
+    .tuple([z.literal('rp'), scenarioKey, difficulty])
+    .transform(([, key, level]): CallbackAction => ({ type: 'repeat-training', key, difficulty: level })),
+  z.tuple([z.literal('menu')]).transform((): CallbackAction => ({ type: 'scenario-menu' })),
+  z.tuple([z.literal('pe'), sessionId]).transform(([, id]): CallbackAction => ({ type: 'past-evaluation', sessionId: id })),
 ]);
 
 /** Parses callback data; undefined for anything the bot did not send (forged, or from an old version). */

@@ -83,7 +83,7 @@ stats-summary =
     Average: { $average }/100
     Best: { $best }/100
     Last: { $last }/100
-stats-by-scenario = By scenario:
+stats-by-scenario = By scenario and level:
 
 ## Team (for managers)
 team-not-allowed = This command is for managers and administrators.
@@ -105,13 +105,6 @@ invite-created =
 invite-mode-note = Note: the bot runs in “{ $mode }” mode; invites take effect with ACCESS_MODE=invite.
 invite-cancelled = Invite creation cancelled.
 invite-choose-button = Choose an option with the buttons below or send /cancel.
-
-## Hint
-hint-no-session = Hints are available during a training. Start: /scenarios
-hint-nothing = Nothing relevant was found in the knowledge base.
-hint-unavailable = The knowledge base is unavailable right now, try again later.
-hint-title = A hint from the knowledge base
-hint-source = Source: { $source }
 
 ## Erasing a person's data (for administrators)
 erase-not-allowed = Only administrators can erase a person's data.
@@ -156,7 +149,8 @@ help =
     Commands:
     /scenarios — choose a scenario
     /finish — finish the training and get a score
-    /hint — a hint from the knowledge base
+    /cancel — stop the training without a score
+    /hint — advice on what to say now
     /voice — the client answers by voice or in text
     /history — latest trainings
     /stats — your progress
@@ -183,7 +177,7 @@ error-database-unavailable = The bot's database is unavailable right now. Wait a
 ## Telegram command menu
 command-scenarios = Choose a training scenario
 command-finish = Finish the training and get a score
-command-hint = A hint from the knowledge base
+command-hint = Advice on what to say now
 command-history = Latest trainings
 command-stats = My progress
 command-help = Help

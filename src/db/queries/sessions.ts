@@ -2,6 +2,7 @@ import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { SessionId, UserId } from '../ids.js';
 import { evaluations, messages, sessions, users } from '../schema.js';
+import { storable } from '../text.js';
 
 /** A session as training sees it; whether its transcript expired is the retention job's business. */
 export type TrainingSession = Omit<typeof sessions.$inferSelect, 'transcriptDeletedAt'>;
@@ -43,6 +44,16 @@ export async function getActiveSession(db: Database, userId: UserId): Promise<Tr
 
 export async function getSession(db: Database, sessionId: SessionId): Promise<TrainingSession | undefined> {
   const [session] = await db.select().from(sessions).where(eq(sessions.id, sessionId)).limit(1);
+  return session;
+}
+
+/** The session when it is the user's; undefined for another user's session or none (a forged id). */
+export async function getUserSession(db: Database, userId: UserId, sessionId: SessionId): Promise<TrainingSession | undefined> {
+  const [session] = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
+    .limit(1);
   return session;
 }
 
@@ -108,4 +119,29 @@ export async function activeSessionsWithChat(
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(options.finishRequested ? and(active, isNotNull(sessions.finishRequestedAt)) : active);
+}
+
+/**
+ * The client's goodbye and its hanging up, in one statement: the reply is never stored without the
+ * session knowing the line is closed. Returns the reply's message id.
+ */
+export async function storeHangUpReply(
+  db: Database,
+  sessionId: SessionId,
+  reply: { readonly content: string; readonly promptTokens?: number; readonly completionTokens?: number },
+): Promise<number> {
+  const rows = await db.execute<{ id: string | number }>(sql`
+    with hung_up as (
+      update ${sessions} set client_hung_up_at = coalesce(client_hung_up_at, now())
+       where id = ${sessionId}
+       returning id
+    )
+    insert into ${messages} (session_id, role, content, prompt_tokens, completion_tokens)
+    select id, 'assistant', ${storable(reply.content)}, ${reply.promptTokens ?? null}::int, ${reply.completionTokens ?? null}::int
+      from hung_up
+    returning id`);
+  const [row] = rows;
+  if (!row) throw new Error(`session ${sessionId} not found to store the client hanging up`);
+  // bigserial: postgres.js gives int8 as a string.
+  return Number(row.id);
 }

@@ -27,18 +27,20 @@ export async function userScoreStats(db: Database, userId: UserId): Promise<Scor
   return row ?? { count: 0, average: 0, best: 0, last: 0 };
 }
 
-/** The same per scenario, for a trainee's progress by scenario. */
-export async function userScoreStatsByScenario(
+/** The same per scenario and difficulty: an easy attempt and a hard one are different results. */
+export async function userScoreStatsByDifficulty(
   db: Database,
   userId: UserId,
-): Promise<Array<ScoreStats & { scenarioKey: string }>> {
+): Promise<Array<ScoreStats & { scenarioKey: string; difficulty: string }>> {
+  // Easy, medium, hard in this order (not alphabetically); a level no scenario has, last.
+  const level = sql`array_position(array['easy', 'medium', 'hard'], ${sessions.difficulty}) nulls last`;
   return db
-    .select({ scenarioKey: sessions.scenarioKey, ...aggregates })
+    .select({ scenarioKey: sessions.scenarioKey, difficulty: sessions.difficulty, ...aggregates })
     .from(evaluations)
     .innerJoin(sessions, eq(sessions.id, evaluations.sessionId))
     .where(eq(sessions.userId, userId))
-    .groupBy(sessions.scenarioKey)
-    .orderBy(sessions.scenarioKey);
+    .groupBy(sessions.scenarioKey, sessions.difficulty)
+    .orderBy(sessions.scenarioKey, level, sessions.difficulty);
 }
 
 export interface TraineeResults extends ScoreStats {

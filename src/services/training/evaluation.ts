@@ -1,15 +1,27 @@
-import type { UserId } from '../../db/ids.js';
-import { markEvaluationDelivered, storeEvaluationAndFinish } from '../../db/queries/evaluations.js';
+import type { SessionId, UserId } from '../../db/ids.js';
+import {
+  getEvaluation,
+  markEvaluationDelivered,
+  storeEvaluationAndFinish,
+  type StoredEvaluation,
+} from '../../db/queries/evaluations.js';
 import { countMessages, sessionMessages, spokenTurns, type ChatMessage } from '../../db/queries/messages.js';
-import { clearFinishRequested, markFinishRequested, type TrainingSession } from '../../db/queries/sessions.js';
+import { clearFinishRequested, getUserSession, markFinishRequested, type TrainingSession } from '../../db/queries/sessions.js';
 import type { RunQuery } from '../../db/retry.js';
 import { analyseDelivery } from '../delivery.js';
-import type { Difficulty } from '../scenarios.js';
+import type { Difficulty, Scenario } from '../scenarios.js';
 import { lookUpKnowledge } from './knowledge-lookup.js';
 import type { TrainingSessions } from './sessions.js';
 import type { FinishResult, TrainingDeps } from './types.js';
 
-type EvaluationDeps = Pick<TrainingDeps, 'judge' | 'knowledge' | 'metrics' | 'onEvaluationStored' | 'logger'>;
+type EvaluationDeps = Pick<TrainingDeps, 'judge' | 'knowledge' | 'metrics' | 'onEvaluationStored' | 'logger' | 'scenarios'>;
+
+/** A session's stored evaluation, to be shown again; `scenario` is undefined once the scenario was removed. */
+export interface PastEvaluation {
+  readonly session: TrainingSession;
+  readonly scenario: Scenario | undefined;
+  readonly evaluation: StoredEvaluation;
+}
 
 /** /finish: the judge scores the dialogue, and the evaluation is stored with the session's end. */
 export class TrainingEvaluation {
@@ -56,6 +68,18 @@ export class TrainingEvaluation {
     this.sessions.rememberNone(userId);
     this.deps.onEvaluationStored?.();
     return { kind: 'finished', training, evaluation: stored };
+  }
+
+  /**
+   * The evaluation of one of the user's sessions; undefined when the session is not theirs (a forged
+   * id) or has no evaluation (it was abandoned, or is still running).
+   */
+  async past(userId: UserId, sessionId: SessionId): Promise<PastEvaluation | undefined> {
+    const session = await this.query('find the session of the user', (db) => getUserSession(db, userId, sessionId));
+    if (!session) return undefined;
+    const evaluation = await this.query('read the evaluation', (db) => getEvaluation(db, session.id));
+    if (!evaluation) return undefined;
+    return { session, scenario: this.deps.scenarios.find(session.scenarioKey), evaluation };
   }
 
   /** The trainee has seen the evaluation. */

@@ -3,13 +3,14 @@ import type { StoredMessage } from '../../db/queries/messages.js';
 import type { TrainingSession } from '../../db/queries/sessions.js';
 import { resilientQueries } from '../../db/retry.js';
 import type { Difficulty } from '../scenarios.js';
-import { TrainingEvaluation } from './evaluation.js';
+import { TrainingEvaluation, type PastEvaluation } from './evaluation.js';
 import { findInterruptedWork } from './recovery.js';
 import { RolePlay } from './role-play.js';
 import { TrainingSessions } from './sessions.js';
 import type { ActiveTraining, FinishResult, InterruptedWork, SpokenTurnHooks, TrainingDeps, TurnResult } from './types.js';
 
 export * from './types.js';
+export type { PastEvaluation } from './evaluation.js';
 
 /**
  * The training domain, one entry point over its parts: sessions (start, find, leave, look back),
@@ -87,6 +88,11 @@ export class TrainingService {
   /** The trainee has seen the evaluation. */
   markEvaluationDelivered(sessionId: TrainingSession['id']): Promise<void> {
     return this.evaluation.markDelivered(sessionId);
+  }
+
+  /** A past evaluation of the user's own session (/history); undefined for another user's session or an unscored one. */
+  pastEvaluation(userId: UserId, sessionId: TrainingSession['id']): Promise<PastEvaluation | undefined> {
+    return this.evaluation.past(userId, sessionId);
   }
 
   /** Turns, /finish calls and evaluations that a crash left half done. */
