@@ -158,7 +158,7 @@ async function startApp(
   } else {
     logger.info({ reason: config.sheets.enabled ? undefined : config.sheets.reason }, 'Google Sheets export off');
   }
-  await registerCommands(bot.api, i18n).catch((error: unknown) =>
+  await registerCommands(bot.api, i18n, config.defaultLocale).catch((error: unknown) =>
     logger.warn({ err: error }, 'could not register the command menu'),
   );
 

@@ -4,6 +4,7 @@ import type { I18n } from '@grammyjs/i18n';
 import { sequentialize } from '@grammyjs/runner';
 import { Bot, type Api, type ApiClientOptions } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
+import type { Locale } from '../config.js';
 import type { ConversationStore } from '../db/queries/conversation-states.js';
 import { contextConstructor, type BotContext, type BotDependencies, type ConversationContext } from './context.js';
 import { afterEvaluationFeature } from './features/after-evaluation.js';
@@ -101,11 +102,12 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
 
 const commands = ['scenarios', 'finish', 'cancel', 'hint', 'voice', 'history', 'stats', 'help'] as const;
 
-/** The command menu in Russian (default) and English. */
-export async function registerCommands(api: Api, i18n: Pick<I18n, 't'>): Promise<void> {
-  for (const locale of ['ru', 'en'] as const) {
-    const list = commands.map((command) => ({ command, description: i18n.t(locale, `command-${command}`) }));
-    await api.setMyCommands(list, locale === 'ru' ? {} : { language_code: locale });
-    if (locale === 'ru') await api.setMyCommands(list, { language_code: 'ru' });
-  }
+/**
+ * The command menu in Russian and English, and in the default language for every other Telegram
+ * language (the bot answers those users in the default language too).
+ */
+export async function registerCommands(api: Api, i18n: Pick<I18n, 't'>, defaultLocale: Locale): Promise<void> {
+  const menu = (locale: Locale) => commands.map((command) => ({ command, description: i18n.t(locale, `command-${command}`) }));
+  for (const locale of ['ru', 'en'] as const) await api.setMyCommands(menu(locale), { language_code: locale });
+  await api.setMyCommands(menu(defaultLocale));
 }

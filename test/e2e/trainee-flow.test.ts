@@ -182,7 +182,19 @@ describe('a stranger', () => {
 
 describe('the command menu', () => {
   it('is registered in Russian and English', () => {
-    expect(telegram.commands('ru').map((c) => c.command)).toContain('finish');
+    expect(telegram.commands('ru').map((c) => c.command)).toEqual([
+      'scenarios',
+      'finish',
+      'cancel',
+      'hint',
+      'voice',
+      'history',
+      'stats',
+      'help',
+    ]);
     expect(String(telegram.commands('en').find((c) => c.command === 'finish')?.description)).toMatch(/Finish/);
+    expect(String(telegram.commands('en').find((c) => c.command === 'cancel')?.description)).toMatch(/without a score/);
+    // Any other Telegram language gets the default language's menu (DEFAULT_LOCALE, Russian here).
+    expect(telegram.commands('').map((c) => c.description)).toEqual(telegram.commands('ru').map((c) => c.description));
   });
 });

@@ -9,6 +9,7 @@ import { decodeCallback, encodeCallback } from '../helpers/callback-data.js';
 import { evaluationKeyboard, isDifficulty, withKeyboardOnLast } from '../helpers/evaluation-keyboard.js';
 import { isAuthed } from '../middleware/access.js';
 import { evaluationMessages } from './finish.js';
+import { dateLocaleOf } from '../helpers/dates.js';
 
 const composer = new Composer<BotContext>();
 const feature = composer.chatType('private').filter(isAuthed);
@@ -22,7 +23,7 @@ feature.command('history', async (ctx) => {
     await ctx.reply(ctx.t('history-empty'));
     return;
   }
-  const locale = ctx.config.defaultLocale === 'en' ? 'en-GB' : 'ru-RU';
+  const locale = await dateLocaleOf(ctx);
   const { teamTimeZone: timeZone } = ctx.config;
   const when = new Intl.DateTimeFormat(locale, {
     timeZone,

@@ -8,6 +8,7 @@ import { removeButtons } from '../helpers/keyboard.js';
 import { outside } from '../helpers/outside.js';
 import { isAuthed } from '../middleware/access.js';
 import { isManager } from './team.js';
+import { dateLocaleOf } from '../helpers/dates.js';
 
 export const createInviteConversation = 'create-invite';
 
@@ -66,9 +67,11 @@ export async function createInvite(
       timeZone: outer.config.teamTimeZone,
     };
   });
-  const expires = new Intl.DateTimeFormat('ru-RU', { timeZone: invite.timeZone, dateStyle: 'short', timeStyle: 'short' }).format(
-    new Date(invite.expires),
-  );
+  const expires = new Intl.DateTimeFormat(await dateLocaleOf(ctx), {
+    timeZone: invite.timeZone,
+    dateStyle: 'short',
+    timeStyle: 'short',
+  }).format(new Date(invite.expires));
   const link = `https://t.me/${ctx.me.username}?start=${invite.code}`;
   await ctx.reply(ctx.t('invite-created', { uses: maxUses, expires, link }));
   if (invite.mode !== 'invite') await ctx.reply(ctx.t('invite-mode-note', { mode: invite.mode }));
