@@ -177,6 +177,19 @@ const envSchema = z.object({
     example: '32000',
     fix: 'укажите целое число: окно контекста JUDGE_MODEL (для своих моделей часто 8192 или 32768)',
   }),
+  JUDGE_TEMPERATURE: documented(
+    z.preprocess(
+      (value) => (typeof value === 'string' ? emptyAsUndefined(value.replace(',', '.')) : value),
+      z.coerce.number({ error: 'должно быть числом' }).min(0, 'должно быть от 0 до 2').max(2, 'должно быть от 0 до 2').default(0),
+    ),
+    {
+      meaning:
+        'Температура модели-судьи (0–2): при 0 повторные оценки одного диалога почти не расходятся; насколько — показывает npm run judge:calibrate',
+      default: '0',
+      example: '0',
+      fix: 'укажите число от 0 до 2, например 0 или 0.2',
+    },
+  ),
   STT_MODEL: documented(stringWithDefault('whisper-1'), {
     meaning: 'Модель распознавания речи для голосовых реплик (/audio/transcriptions)',
     default: 'whisper-1',
@@ -450,6 +463,7 @@ function toConfig(e: Env) {
       timeoutMs: e.LLM_TIMEOUT_MS,
       historyTokenBudget: e.HISTORY_TOKEN_BUDGET,
       judgeContextTokens: e.JUDGE_CONTEXT_TOKENS,
+      judgeTemperature: e.JUDGE_TEMPERATURE,
     },
     speech: {
       // Self-hosted speech servers (speaches, LocalAI) are often the chat model's own: by default, the same.

@@ -45,6 +45,19 @@ describe('loadConfig', () => {
     expect(config.openai.judgeModel).toBe('model-x');
   });
 
+  it('runs the judge at temperature 0 unless told otherwise, within 0–2, a decimal comma accepted', () => {
+    expect(loadConfig(valid).openai.judgeTemperature).toBe(0);
+    expect(loadConfig({ ...valid, JUDGE_TEMPERATURE: '' }).openai.judgeTemperature).toBe(0);
+    expect(loadConfig({ ...valid, JUDGE_TEMPERATURE: '0.3' }).openai.judgeTemperature).toBe(0.3);
+    expect(loadConfig({ ...valid, JUDGE_TEMPERATURE: '0,7' }).openai.judgeTemperature).toBe(0.7);
+    expect(problemsOf({ ...valid, JUDGE_TEMPERATURE: '2.5' })).toEqual([
+      'JUDGE_TEMPERATURE: должно быть от 0 до 2 — укажите число от 0 до 2, например 0 или 0.2',
+    ]);
+    expect(problemsOf({ ...valid, JUDGE_TEMPERATURE: 'холодно' })).toEqual([
+      'JUDGE_TEMPERATURE: должно быть числом — укажите число от 0 до 2, например 0 или 0.2',
+    ]);
+  });
+
   it('parses id lists', () => {
     const config = loadConfig({ ...valid, ALLOWED_USER_IDS: '111, 222;333', ADMIN_USER_IDS: '111' });
     expect(config.access.allowedUserIds).toEqual([111, 222, 333]);

@@ -9,6 +9,7 @@ import {
   pgEnum,
   pgTable,
   primaryKey,
+  real,
   serial,
   text,
   timestamp,
@@ -57,6 +58,8 @@ export const sessions = pgTable(
     finishRequestedAt: timestamp('finish_requested_at', { withTimezone: true }),
     /** When RETENTION_DAYS deleted the dialogue (src/services/retention.ts); the evaluation stays. */
     transcriptDeletedAt: timestamp('transcript_deleted_at', { withTimezone: true }),
+    /** When the AI client hung up (src/services/client-role.ts): later turns are not answered; /finish still scores. */
+    clientHungUpAt: timestamp('client_hung_up_at', { withTimezone: true }),
   },
   (table) => [
     // The database, not the handler, guarantees one active session per user.
@@ -107,6 +110,18 @@ export interface CriterionScoreRecord {
   readonly score: number;
   readonly evidence: string;
   readonly comment: string;
+  /** The judge's quote was not found in the dialogue and was removed (absent in evaluations before 0007). */
+  readonly quoteDropped?: boolean;
+}
+
+/** A wrong figure the trainee gave (a price, a term, a limit), as the judge checked it against the knowledge base. */
+export interface FactRecord {
+  /** The trainee's words, quoted (checked to occur in what the trainee said). */
+  readonly claim: string;
+  /** What the knowledge base says. */
+  readonly correct: string;
+  /** The knowledge-base passage it says so in (`catalog.md › Тарифы › Тариф «Бизнес»`), '' when not known. */
+  readonly source: string;
 }
 
 /** How the trainee sounded over a session's voice turns (src/services/delivery.ts). */
@@ -142,6 +157,14 @@ export const evaluations = pgTable(
     omittedMessages: integer('omitted_messages').notNull().default(0),
     /** How the spoken turns sounded (rate, filler words, monologues); null when nothing was spoken. */
     delivery: jsonb('delivery').$type<DeliveryRecord>(),
+    /** Each wrong figure the trainee gave, with what the knowledge base says and where. */
+    facts: jsonb('facts').notNull().default([]).$type<readonly FactRecord[]>(),
+    /** Which criteria it was scored on (a hash of keys, titles, weights, descriptions, anchors); null before 0007. */
+    rubricVersion: text('rubric_version'),
+    /** Which judge prompt scored it (src/services/judge.ts); null before 0007. */
+    promptVersion: text('prompt_version'),
+    /** The temperature the judge was asked for; null: the model's default (or before 0007). */
+    judgeTemperature: real('judge_temperature'),
     /** When the trainee was shown the evaluation; null after a crash means "show it again". */
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     createdAt: createdAt(),

@@ -83,7 +83,13 @@ export function createServices(config: ServicesConfig, deps: ServiceDependencies
     metrics,
   );
   const judge = instrumentJudge(
-    createJudge({ model: chat, modelName: config.openai.judgeModel, logger, contextTokens: config.openai.judgeContextTokens }),
+    createJudge({
+      model: chat,
+      modelName: config.openai.judgeModel,
+      logger,
+      contextTokens: config.openai.judgeContextTokens,
+      temperature: config.openai.judgeTemperature,
+    }),
     metrics,
   );
   const { stt, tts, timeoutMs } = config.speech;

@@ -47,6 +47,8 @@ export interface ChatModel {
     readonly model: string;
     readonly messages: readonly ChatMessage[];
     readonly format: JsonSchemaFormat | 'json_object';
+    /** Sampling temperature (0–2); left out, the endpoint's default. */
+    readonly temperature?: number;
   }): Promise<ChatReply>;
 }
 
@@ -106,11 +108,12 @@ export function createChatModel(options: LlmOptions, logger: Logger): ChatModel 
       }
     },
 
-    async completeJson({ model, messages, format }) {
+    async completeJson({ model, messages, format, temperature }) {
       try {
         const completion = await client.chat.completions.create({
           model,
           messages: messages.map(toSdkMessage),
+          ...(temperature === undefined ? {} : { temperature }),
           response_format:
             format === 'json_object'
               ? { type: 'json_object' }

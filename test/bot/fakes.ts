@@ -3,24 +3,25 @@ import type { SessionId, TelegramId, UserId } from '../../src/db/ids.js';
 import type { StoredEvaluation } from '../../src/db/queries/evaluations.js';
 import type { Invite } from '../../src/db/queries/invites.js';
 import { ActiveSessionExistsError, type SessionSummary, type TrainingSession } from '../../src/db/queries/sessions.js';
-import type { ScoreStats, TraineeResults } from '../../src/db/queries/stats.js';
+import type { TraineeResults } from '../../src/db/queries/stats.js';
 import type { TelegramProfile, User, UserRole } from '../../src/db/queries/users.js';
 import type { AccessDecision, AccessService } from '../../src/services/access.js';
 import type { ErasurePreview, ErasureReport, PersonErasure } from '../../src/services/erase-person.js';
-import type { HintPassage, HintService } from '../../src/services/hints.js';
+import type { Hint, HintRequest, HintService } from '../../src/services/hints.js';
 import { ScenarioNotFoundError, type Difficulty, type Scenario, type ScenarioCatalog } from '../../src/services/scenarios.js';
-import type { TeamService } from '../../src/services/team.js';
+import type { TeamService, TraineeStats } from '../../src/services/team.js';
 import type { AudioFile } from '../../src/services/speech-to-text.js';
 import { SpeechSynthesisError, type TextToSpeech } from '../../src/services/text-to-speech.js';
 import {
   SpokenTurnNotTranscribedError,
   type ActiveTraining,
   type FinishResult,
+  type PastEvaluation,
   type SpokenTurnHooks,
   type TurnResult,
 } from '../../src/services/training/index.js';
 import type { VoiceModeService } from '../../src/services/voice-mode.js';
-import type { SpokenAudio } from '../../src/db/queries/messages.js';
+import type { ChatMessage, SpokenAudio } from '../../src/db/queries/messages.js';
 import type { VoicePreference } from '../../src/db/queries/users.js';
 import { repliesByVoiceByDefault } from '../../src/services/scenarios.js';
 
@@ -38,6 +39,8 @@ function scenario(key: string, title: string, description: string, openingLine: 
     key,
     title,
     description,
+    language: 'ru',
+    brief: { who: 'Игорь, директор', company: 'Сеть салонов', known: ['Заявку не оставлял'] },
     persona: {
       name: 'Игорь',
       role: 'директор',
@@ -172,6 +175,10 @@ export const defaultEvaluation: Verdict = {
   model: 'judge-model',
   omittedMessages: 0,
   delivery: null,
+  facts: [],
+  rubricVersion: '0123456789ab',
+  promptVersion: 'judge-2026-12-a+ba9876543210',
+  judgeTemperature: 0,
 };
 
 /**
@@ -186,8 +193,10 @@ export class FakeTraining implements BotTraining {
   judge: (training: ActiveTraining, turns: readonly string[]) => Verdict | Promise<Verdict> = () => defaultEvaluation;
   /** What /history lists, newest first. */
   historyRows: Array<SessionSummary & { scenarioTitle: string }> = [];
-  /** The dialogue /hint looks up. */
+  /** The dialogue as one text (recentDialogue). */
   dialogue = '';
+  /** The dialogue so far, oldest first: what /hint reads. */
+  messagesSoFar: ChatMessage[] = [];
   /** The ids of the opening lines `start` stored, to be marked delivered. */
   readonly openingLineIds: number[] = [];
   /** What the speech-to-text "hears" in a downloaded note: by default its bytes read as UTF-8 text. */
@@ -196,6 +205,11 @@ export class FakeTraining implements BotTraining {
   transcriptionFailure: SpokenTurnNotTranscribedError['failure'] | undefined;
   /** Spoken turns stored without words (their transcription failed), by message id. */
   readonly untranscribed = new Map<number, { readonly userId: UserId; readonly audio: SpokenAudio }>();
+  /** Sessions with a stored evaluation (finished here, or given), for pastEvaluation. */
+  readonly evaluated = new Map<
+    SessionId,
+    { readonly userId: UserId; readonly session: TrainingSession; readonly evaluation: StoredEvaluation }
+  >();
   private readonly sessions = new Map<UserId, FakeSession>();
   private readonly failures = new Map<TrainingMethod, Error>();
   private nextId = 100;
@@ -317,7 +331,30 @@ export class FakeTraining implements BotTraining {
       deliveredAt: null,
       createdAt: new Date('2030-01-01T10:00:00Z'),
     };
+    const session = running.training.session;
+    this.evaluated.set(session.id, { userId, session: { ...session, status: 'finished' }, evaluation: stored });
     return { kind: 'finished', training: running.training, evaluation: stored };
+  }
+
+  /** A session finished and scored before, as /history offers it (its scenario may no longer exist). */
+  givenEvaluated(userId: UserId, scenarioKey: string, difficulty: Difficulty, verdict: Verdict = defaultEvaluation) {
+    const session: TrainingSession = { ...this.session(userId, scenarioKey, difficulty), status: 'finished' };
+    const evaluation: StoredEvaluation = {
+      ...verdict,
+      id: this.nextId++,
+      sessionId: session.id,
+      deliveredAt: new Date('2030-01-01T10:00:00Z'),
+      createdAt: new Date('2030-01-01T10:00:00Z'),
+    };
+    this.evaluated.set(session.id, { userId, session, evaluation });
+    return { session, evaluation };
+  }
+
+  async pastEvaluation(userId: UserId, sessionId: SessionId): Promise<PastEvaluation | undefined> {
+    this.record('pastEvaluation', userId, sessionId);
+    const found = this.evaluated.get(sessionId);
+    if (!found || found.userId !== userId) return undefined;
+    return { session: found.session, scenario: this.scenarios.find(found.session.scenarioKey), evaluation: found.evaluation };
   }
 
   async markEvaluationDelivered(sessionId: TrainingSession['id']): Promise<void> {
@@ -327,6 +364,11 @@ export class FakeTraining implements BotTraining {
   async recentDialogue(sessionId: TrainingSession['id']): Promise<string> {
     this.record('recentDialogue', sessionId);
     return this.dialogue;
+  }
+
+  async dialogueSoFar(sessionId: TrainingSession['id']): Promise<ChatMessage[]> {
+    this.record('dialogueSoFar', sessionId);
+    return this.messagesSoFar;
   }
 
   async history(userId: UserId, limit = 10) {
@@ -364,13 +406,7 @@ export const inviteClock = new Date('2030-01-01T09:00:00Z');
 
 export class FakeTeam implements TeamService {
   readonly calls: Array<Call<keyof TeamService>> = [];
-  stats: ScoreStats & { byScenario: Array<ScoreStats & { scenarioKey: string }> } = {
-    count: 0,
-    average: 0,
-    best: 0,
-    last: 0,
-    byScenario: [],
-  };
+  stats: TraineeStats = { count: 0, average: 0, best: 0, last: 0, byDifficulty: [] };
   results: TraineeResults[] = [];
   inviteCode = 'Invite-Code-42';
 
@@ -400,13 +436,13 @@ export class FakeTeam implements TeamService {
 
 // ——— Hints ———
 
+/** Records what /hint asked about; answers `answer` (undefined: nothing fits), or throws it when it is an Error. */
 export class FakeHints implements HintService {
-  readonly queries: string[] = [];
-  /** What the knowledge base finds; an Error is thrown instead. */
-  answer: HintPassage | undefined | Error = undefined;
+  readonly requests: HintRequest[] = [];
+  answer: Hint | undefined | Error = undefined;
 
-  async bestPassage(query: string): Promise<HintPassage | undefined> {
-    this.queries.push(query);
+  async advise(request: HintRequest): Promise<Hint | undefined> {
+    this.requests.push(request);
     if (this.answer instanceof Error) throw this.answer;
     return this.answer;
   }

@@ -1,13 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { JudgeUnavailableError } from '../../src/services/judge.js';
 import { ModelUnavailableError } from '../../src/services/llm.js';
-import { defaultEvaluation } from './fakes.js';
+import { defaultEvaluation, type Verdict } from './fakes.js';
 import { createHarness } from './harness.js';
+
+/** The fake's evaluation with what the judge stores since it gives reasons (no facts, versions set). */
+const judged: Verdict = {
+  ...defaultEvaluation,
+  facts: [],
+  rubricVersion: '0123456789ab',
+  promptVersion: 'judge-2026-12-a+ba9876543210',
+  judgeTemperature: 0,
+};
 
 function inTraining(turns: string[] = ['Добрый день, меня зовут Анна']) {
   const bot = createHarness();
   const user = bot.services.access.allow(7001);
   const active = bot.services.training.givenActive(user.id, 'cold-call', 'medium', turns);
+  bot.services.training.judge = () => judged;
   return { bot, user, active, anna: bot.user(7001), training: bot.services.training };
 }
 
@@ -48,18 +58,102 @@ describe('/finish', () => {
     expect(training.activeOf(user.id)).toBeUndefined();
   });
 
+  it('shows why each criterion got its score, with its quote in italics, and says when a quote was dropped', async () => {
+    const { anna, training } = inTraining();
+    training.judge = () => ({
+      ...judged,
+      criteria: [
+        {
+          key: 'contact',
+          title: 'Установление контакта',
+          weight: 50,
+          score: 80,
+          evidence: 'Добрый день, меня зовут Анна',
+          comment: 'Представилась, но не спросила, удобно ли говорить.',
+          quoteDropped: false,
+        },
+        {
+          key: 'needs',
+          title: 'Выявление потребностей',
+          weight: 50,
+          score: 60,
+          evidence: '',
+          comment: 'Один открытый вопрос о заявках, без последствий.',
+          quoteDropped: true,
+        },
+      ],
+    });
+
+    const reaction = await anna.send('/finish');
+
+    expect(reaction.texts[1]).toContain(
+      [
+        '<b>Критерии</b>',
+        '• Установление контакта: <b>80</b>/100',
+        '   Представилась, но не спросила, удобно ли говорить.',
+        '   <i>«Добрый день, меня зовут Анна»</i>',
+        '• Выявление потребностей: <b>60</b>/100',
+        '   Один открытый вопрос о заявках, без последствий.',
+        '   ⚠ Цитата судьи не найдена в диалоге — убрана.',
+        '',
+        '<b>Сильные стороны</b>',
+      ].join('\n'),
+    );
+  });
+
+  it("lists the wrong figures in «Факты»: the trainee's words, what is right, and where it says so", async () => {
+    const { anna, training } = inTraining();
+    training.judge = () => ({
+      ...judged,
+      facts: [
+        {
+          claim: '«900 ₽ за пользователя в месяц»',
+          correct: '1 200 ₽ за пользователя в месяц при оплате за год',
+          source: 'catalog.md › Тарифы › Тариф «Бизнес»',
+        },
+        { claim: 'пробный период 30 дней', correct: '14 дней, бесплатно и без карты', source: '' },
+      ],
+    });
+
+    const reaction = await anna.send('/finish');
+
+    expect(reaction.texts[1]).toContain(
+      [
+        '',
+        '<b>Факты</b>',
+        '• «900 ₽ за пользователя в месяц» → 1 200 ₽ за пользователя в месяц при оплате за год (catalog.md › Тарифы › Тариф «Бизнес»)',
+        '• «пробный период 30 дней» → 14 дней, бесплатно и без карты',
+        '',
+        '<b>Сильные стороны</b>',
+      ].join('\n'),
+    );
+  });
+
+  it('has no «Факты» section when every figure was right', async () => {
+    const { anna } = inTraining();
+
+    const reaction = await anna.send('/finish');
+
+    expect(reaction.texts[1]).not.toContain('Факты');
+  });
+
   it('escapes what the judge wrote, so that it cannot break the markup', async () => {
     const { anna, training } = inTraining();
-    training.judge = () => ({ ...defaultEvaluation, strengths: ['Сказала <b>главное</b> & по делу'] });
+    training.judge = () => ({
+      ...judged,
+      strengths: ['Сказала <b>главное</b> & по делу'],
+      facts: [{ claim: '«<b>900</b>»', correct: '1 200 & больше', source: 'catalog.md' }],
+    });
 
     const reaction = await anna.send('/finish');
 
     expect(reaction.texts[1]).toContain('• Сказала &lt;b&gt;главное&lt;/b&gt; &amp; по делу');
+    expect(reaction.texts[1]).toContain('• «&lt;b&gt;900&lt;/b&gt;» → 1 200 &amp; больше (catalog.md)');
   });
 
   it('says when a long dialogue was judged on its beginning and end', async () => {
     const { anna, training } = inTraining();
-    training.judge = () => ({ ...defaultEvaluation, omittedMessages: 122 });
+    training.judge = () => ({ ...judged, omittedMessages: 122 });
 
     const reaction = await anna.send('/finish');
 
@@ -106,7 +200,7 @@ describe('/finish', () => {
     expect(training.activeOf(user.id)?.scenario.key).toBe('cold-call');
     expect(training.callsOf('markEvaluationDelivered')).toEqual([]);
 
-    training.judge = () => ({ ...defaultEvaluation, totalScore: 55 });
+    training.judge = () => ({ ...judged, totalScore: 55 });
     const retried = await anna.send('/finish');
     expect(retried.texts[1]?.split('\n')[0]).toBe('<b>55/100</b>');
     expect(training.activeOf(user.id)).toBeUndefined();

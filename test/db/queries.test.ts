@@ -6,9 +6,11 @@ import {
   abandonSession,
   ActiveSessionExistsError,
   getActiveSession,
+  getUserSession,
   listUserSessions,
   startSession,
 } from '../../src/db/queries/sessions.js';
+import { userScoreStats, userScoreStatsByDifficulty } from '../../src/db/queries/stats.js';
 import { getOrCreateUser } from '../../src/db/queries/users.js';
 import { sheetExports } from '../../src/db/schema.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -131,6 +133,48 @@ describe('evaluations', () => {
     expect(await database.db.select().from(sheetExports)).toHaveLength(exports.length);
   });
 
+  it('stores why each criterion got its score, the wrong figures and the versions it was scored with', async () => {
+    const user = await getOrCreateUser(database.db, { telegramId: asTelegramId(1009) });
+    const session = await startSession(database.db, user.id, 'cold-call', 'medium');
+    const reasoned = {
+      ...evaluation,
+      criteria: [
+        {
+          key: 'contact',
+          title: 'Контакт',
+          weight: 50,
+          score: 80,
+          evidence: '«Добрый день»',
+          comment: 'Представился',
+          quoteDropped: false,
+        },
+        { key: 'needs', title: 'Потребности', weight: 50, score: 40, evidence: '', comment: 'Один вопрос', quoteDropped: true },
+      ],
+      facts: [
+        {
+          claim: '«900 ₽ за пользователя»',
+          correct: '1 200 ₽ при оплате за год',
+          source: 'catalog.md › Тарифы › Тариф «Бизнес»',
+        },
+      ],
+      rubricVersion: '0123456789ab',
+      promptVersion: 'judge-2026-12-a+ba9876543210',
+      judgeTemperature: 0.2,
+    };
+    const stored = await storeEvaluationAndFinish(database.db, session.id, reasoned);
+    expect(stored.criteria).toEqual(reasoned.criteria);
+    expect(stored.facts).toEqual(reasoned.facts);
+    expect(stored).toMatchObject({ rubricVersion: '0123456789ab', promptVersion: 'judge-2026-12-a+ba9876543210' });
+    expect(stored.judgeTemperature).toBeCloseTo(0.2);
+  });
+
+  it('an evaluation without them (as before the judge gave reasons) has no facts and no versions', async () => {
+    const user = await getOrCreateUser(database.db, { telegramId: asTelegramId(1010) });
+    const session = await startSession(database.db, user.id, 'cold-call', 'easy');
+    const stored = await storeEvaluationAndFinish(database.db, session.id, evaluation);
+    expect(stored).toMatchObject({ facts: [], rubricVersion: null, promptVersion: null, judgeTemperature: null });
+  });
+
   it('refuses a session that was abandoned', async () => {
     const user = await getOrCreateUser(database.db, { telegramId: asTelegramId(1008) });
     const session = await startSession(database.db, user.id, 'cold-call', 'easy');
@@ -158,5 +202,58 @@ describe('evaluations', () => {
       [open.id, null, 'active', 0],
       [scored.id, 55, 'finished', 1],
     ]);
+  });
+});
+
+describe('stats', () => {
+  /** One training of the user from start to end: scored, or abandoned (score null). */
+  async function trained(userId: UserId, scenarioKey: string, difficulty: string, score: number | null) {
+    const session = await startSession(database.db, userId, scenarioKey, difficulty);
+    await appendMessage(database.db, session.id, 'user', 'Добрый день', { telegramMessageId: session.id });
+    if (score === null) await abandonSession(database.db, session.id, userId);
+    else await storeEvaluationAndFinish(database.db, session.id, { ...evaluation, totalScore: score });
+    return session;
+  }
+
+  it('separates difficulties per scenario, easy to hard, and counts only scored sessions', async () => {
+    const anna = await getOrCreateUser(database.db, { telegramId: asTelegramId(1101) });
+    const boris = await getOrCreateUser(database.db, { telegramId: asTelegramId(1102) });
+    await trained(anna.id, 'cold-call', 'hard', 60);
+    await trained(anna.id, 'cold-call', 'easy', 80);
+    await trained(anna.id, 'upsell', 'medium', 70);
+    await trained(anna.id, 'cold-call', 'medium', 50);
+    await trained(anna.id, 'cold-call', 'easy', 91);
+    const abandoned = await trained(anna.id, 'cold-call', 'hard', null);
+    await trained(boris.id, 'cold-call', 'hard', 100);
+    await startSession(database.db, anna.id, 'cold-call', 'hard');
+
+    expect(await userScoreStatsByDifficulty(database.db, anna.id)).toEqual([
+      { scenarioKey: 'cold-call', difficulty: 'easy', count: 2, average: 86, best: 91, last: 91 },
+      { scenarioKey: 'cold-call', difficulty: 'medium', count: 1, average: 50, best: 50, last: 50 },
+      { scenarioKey: 'cold-call', difficulty: 'hard', count: 1, average: 60, best: 60, last: 60 },
+      { scenarioKey: 'upsell', difficulty: 'medium', count: 1, average: 70, best: 70, last: 70 },
+    ]);
+    // The overall summary stays: every scored session of hers, whatever its level.
+    expect(await userScoreStats(database.db, anna.id)).toEqual({ count: 5, average: 70, best: 91, last: 91 });
+    // An abandoned training is never scored, so it never reaches the managers' sheet either.
+    const exported = await database.db.select().from(sheetExports);
+    expect(exported.map((e) => e.sessionId)).not.toContain(abandoned.id);
+  });
+
+  it('is empty for a trainee with no scored session', async () => {
+    const user = await getOrCreateUser(database.db, { telegramId: asTelegramId(1103) });
+    await trained(user.id, 'cold-call', 'easy', null);
+
+    expect(await userScoreStatsByDifficulty(database.db, user.id)).toEqual([]);
+    expect(await userScoreStats(database.db, user.id)).toEqual({ count: 0, average: 0, best: 0, last: 0 });
+  });
+
+  it("finds a session by id only for its own user (a forged id of another's finds nothing)", async () => {
+    const owner = await getOrCreateUser(database.db, { telegramId: asTelegramId(1104) });
+    const other = await getOrCreateUser(database.db, { telegramId: asTelegramId(1105) });
+    const session = await trained(owner.id, 'cold-call', 'easy', 75);
+
+    expect((await getUserSession(database.db, owner.id, session.id))?.status).toBe('finished');
+    expect(await getUserSession(database.db, other.id, session.id)).toBeUndefined();
   });
 });

@@ -345,7 +345,7 @@ describe('the Dockerfile', () => {
   it('copies the build output and everything the bot reads at run time', () => {
     const copies = inStage(finalStage, 'COPY').map((i) => i.args);
     expect(copies.some((c) => /--from=\w+\s+\/app\/dist\s+\.\/dist/.test(c))).toBe(true);
-    for (const folder of ['drizzle', 'scenarios', 'knowledge_base']) {
+    for (const folder of ['drizzle', 'scenarios', 'knowledge_base', 'calibration']) {
       expect(
         copies.some((c) => new RegExp(`^${folder}\\s+\\./${folder}$`).test(c)),
         folder,

@@ -1,10 +1,11 @@
 import { Composer } from 'grammy';
 import type { StoredEvaluation } from '../../db/queries/evaluations.js';
-import type { DeliveryRecord } from '../../db/schema.js';
+import type { CriterionScoreRecord, DeliveryRecord, FactRecord } from '../../db/schema.js';
 import { fillerTotal, monologueSeconds, rateVerdict } from '../../services/delivery.js';
-import type { ActiveTraining } from '../../services/training/index.js';
-import type { Difficulty } from '../../services/scenarios.js';
+import type { TrainingSession } from '../../db/queries/sessions.js';
+import type { Difficulty, Scenario } from '../../services/scenarios.js';
 import type { BotContext } from '../context.js';
+import { evaluationKeyboard, withKeyboardOnLast } from '../helpers/evaluation-keyboard.js';
 import { escapeHtml } from '../helpers/html.js';
 import { packLines } from '../helpers/split-message.js';
 import { isAuthed } from '../middleware/access.js';
@@ -29,12 +30,15 @@ feature.command('finish', async (ctx) => {
     case 'nothing-said':
       await ctx.reply(ctx.t('finish-nothing-said', { title: result.training.scenario.title }));
       return;
-    case 'finished':
-      for (const part of evaluationMessages(ctx.t.bind(ctx), result.training, result.evaluation)) {
-        await ctx.reply(part, { parse_mode: 'HTML' });
+    case 'finished': {
+      const t = ctx.t.bind(ctx);
+      const parts = evaluationMessages(t, result.training, result.evaluation);
+      for (const { text, other } of withKeyboardOnLast(parts, evaluationKeyboard(t, result.training.session))) {
+        await ctx.reply(text, other);
       }
       await training.markEvaluationDelivered(result.training.session.id);
       return;
+    }
     default: {
       const unreachable: never = result;
       throw new Error(`unhandled finish ${JSON.stringify(unreachable)}`);
@@ -44,25 +48,30 @@ feature.command('finish', async (ctx) => {
 
 type Translate = (key: string, variables?: Record<string, string | number>) => string;
 
+/**
+ * What an evaluation names of its training. A past one's scenario may have been removed since:
+ * /history then stands in its key as the title and the common level names (history.ts).
+ */
+export interface EvaluatedTraining {
+  readonly scenario: Pick<Scenario, 'title' | 'difficulties'>;
+  readonly session: Pick<TrainingSession, 'difficulty'>;
+}
+
 /** A quote or an item longer than this is shortened: an evaluation is read on a phone. */
 const itemLimit = 500;
 const shorten = (text: string) => (text.length > itemLimit ? `${text.slice(0, itemLimit).trimEnd()}…` : text);
 
 /** The evaluation as HTML messages, each under Telegram's limit and cut only between lines. */
-export function evaluationMessages(t: Translate, training: ActiveTraining, evaluation: StoredEvaluation): string[] {
+export function evaluationMessages(t: Translate, training: EvaluatedTraining, evaluation: StoredEvaluation): string[] {
   return packLines(evaluationLines(t, training, evaluation));
 }
 
-/** The evaluation for a phone screen: the score first, then criteria, strengths, mistakes, advice. */
-function evaluationLines(t: Translate, training: ActiveTraining, evaluation: StoredEvaluation): string[] {
+/** The evaluation for a phone screen: the score first, then criteria, facts, strengths, mistakes, advice. */
+function evaluationLines(t: Translate, training: EvaluatedTraining, evaluation: StoredEvaluation): string[] {
   const { scenario, session } = training;
   const difficulty = scenario.difficulties[session.difficulty as Difficulty]?.label ?? session.difficulty;
   const section = (title: string, items: readonly string[]) =>
     items.length === 0 ? [] : ['', `<b>${escapeHtml(title)}</b>`, ...items.map((item) => `• ${escapeHtml(shorten(item))}`)];
-  const criteria = evaluation.criteria.map((c) => {
-    const evidence = c.evidence ? `\n   <i>${escapeHtml(shorten(c.evidence))}</i>` : '';
-    return `• ${escapeHtml(c.title)}: <b>${c.score}</b>/100${evidence}`;
-  });
   return [
     `<b>${escapeHtml(t('evaluation-score', { score: evaluation.totalScore }))}</b>`,
     escapeHtml(t('evaluation-title', { title: scenario.title, difficulty })),
@@ -72,7 +81,8 @@ function evaluationLines(t: Translate, training: ActiveTraining, evaluation: Sto
       : []),
     '',
     `<b>${escapeHtml(t('evaluation-criteria'))}</b>`,
-    ...criteria,
+    ...evaluation.criteria.map((criterion) => criterionLine(t, criterion)),
+    ...factLines(t, evaluation.facts),
     ...(evaluation.delivery ? deliveryLines(t, evaluation.delivery) : []),
     ...section(t('evaluation-strengths'), evaluation.strengths),
     ...section(t('evaluation-mistakes'), evaluation.mistakes),
@@ -80,6 +90,32 @@ function evaluationLines(t: Translate, training: ActiveTraining, evaluation: Sto
     '',
     escapeHtml(t('evaluation-next')),
   ];
+}
+
+/** A criterion's score, why (the judge's comment), and the quote it rests on — or that its quote was dropped. */
+function criterionLine(t: Translate, criterion: CriterionScoreRecord): string {
+  const reasons = [
+    ...(criterion.comment ? [escapeHtml(shorten(criterion.comment))] : []),
+    ...(criterion.evidence ? [`<i>${escapeHtml(shorten(quoted(criterion.evidence)))}</i>`] : []),
+    ...(criterion.quoteDropped ? [escapeHtml(t('evaluation-quote-dropped'))] : []),
+  ];
+  return [`• ${escapeHtml(criterion.title)}: <b>${criterion.score}</b>/100`, ...reasons.map((line) => `   ${line}`)].join('\n');
+}
+
+/** «Факты»: each wrong figure the trainee gave, what the knowledge base says, and where. */
+function factLines(t: Translate, facts: readonly FactRecord[]): string[] {
+  if (facts.length === 0) return [];
+  const line = (fact: FactRecord) => {
+    const variables = { claim: shorten(quoted(fact.claim)), correct: shorten(fact.correct) };
+    return fact.source ? t('evaluation-fact', { ...variables, source: fact.source }) : t('evaluation-fact-no-source', variables);
+  };
+  return ['', `<b>${escapeHtml(t('evaluation-facts'))}</b>`, ...facts.map((fact) => `• ${escapeHtml(line(fact))}`)];
+}
+
+/** A quote in «…», unless the judge already put the whole of it in quotation marks. */
+function quoted(text: string): string {
+  const quote = text.trim();
+  return /^[«"“„][\s\S]*[»"”]$/u.test(quote) ? quote : `«${quote}»`;
 }
 
 /** «Как вы звучали»: what was measured over the voice turns, in three short lines. */

@@ -38,10 +38,12 @@ export async function storeEvaluationAndFinish(
       where id = ${sessionId} and status = 'active'
       returning id
     ), stored as (
-      insert into evaluations (session_id, total_score, criteria, strengths, mistakes, recommendations, summary, model, omitted_messages, delivery)
+      insert into evaluations (session_id, total_score, criteria, strengths, mistakes, recommendations, summary, model,
+        omitted_messages, delivery, facts, rubric_version, prompt_version, judge_temperature)
       select id, ${e.totalScore}::int, ${json(e.criteria)}, ${json(e.strengths)}, ${json(e.mistakes)},
         ${json(e.recommendations)}, ${e.summary ?? ''}::text, ${e.model}::text, ${e.omittedMessages ?? 0}::int,
-        ${e.delivery ? json(e.delivery) : sql`null::jsonb`}
+        ${e.delivery ? json(e.delivery) : sql`null::jsonb`}, ${json(e.facts ?? [])}, ${e.rubricVersion ?? null}::text,
+        ${e.promptVersion ?? null}::text, ${e.judgeTemperature ?? null}::real
       from finished
       returning session_id
     )
@@ -66,6 +68,11 @@ function withStorableText(evaluation: NewEvaluation): NewEvaluation {
     mistakes: list(evaluation.mistakes),
     recommendations: list(evaluation.recommendations),
     summary: storable(evaluation.summary ?? ''),
+    facts: (evaluation.facts ?? []).map((f) => ({
+      claim: storable(f.claim),
+      correct: storable(f.correct),
+      source: storable(f.source),
+    })),
   };
 }
 
