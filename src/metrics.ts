@@ -5,7 +5,10 @@ import type { SpeechToText } from './services/speech-to-text.js';
 import type { TextToSpeech } from './services/text-to-speech.js';
 
 /** What became of a role-play turn (`bot_turns_total{outcome}`). */
-export type TurnOutcome = 'answered' | 'already-answered' | 'no-session' | 'not-heard' | 'moved-on' | 'failed';
+export type TurnOutcome = 'answered' | 'already-answered' | 'no-session' | 'not-heard' | 'moved-on' | 'hung-up' | 'failed';
+
+/** How a client answer that broke character was replaced: the model's second answer, or the persona's steady line. */
+export type OutOfCharacterResolution = 'asked-again' | 'persona-line';
 
 /** Where an error came from (`bot_errors_total{kind}`). */
 export type ErrorKind =
@@ -20,6 +23,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly turns: Counter<'outcome'>;
   readonly errors: Counter<'kind'>;
+  readonly outOfCharacter: Counter<'resolution'>;
   /** The client role's answers (streamChat), seconds. */
   readonly modelLatency: Histogram;
   /** One whole evaluation, repairs included (scoreTranscript), seconds. */
@@ -31,6 +35,7 @@ export interface Metrics {
   readonly sheetExportsPending: Gauge;
   countTurn(outcome: TurnOutcome): void;
   countError(kind: ErrorKind): void;
+  countOutOfCharacter(resolution: OutOfCharacterResolution): void;
   /** Sets how `bot_sheet_exports_pending` is read; until then it stays 0. */
   readPendingExportsWith(reader: PendingExportsReader): void;
 }
@@ -52,6 +57,12 @@ export function createMetrics(): Metrics {
     name: 'bot_turns_total',
     help: 'Role-play turns handled, by outcome',
     labelNames: ['outcome'] as const,
+    registers,
+  });
+  const outOfCharacter = new Counter({
+    name: 'bot_client_out_of_character_total',
+    help: "The client's answers that broke character, by how they were replaced",
+    labelNames: ['resolution'] as const,
     registers,
   });
   const errors = new Counter({
@@ -106,6 +117,7 @@ export function createMetrics(): Metrics {
     registry,
     turns,
     errors,
+    outOfCharacter,
     modelLatency,
     judgeLatency,
     transcriptionLatency,
@@ -113,6 +125,7 @@ export function createMetrics(): Metrics {
     sheetExportsPending,
     countTurn: (outcome) => turns.inc({ outcome }),
     countError: (kind) => errors.inc({ kind }),
+    countOutOfCharacter: (resolution) => outOfCharacter.inc({ resolution }),
     readPendingExportsWith: (reader) => {
       readPending = reader;
     },

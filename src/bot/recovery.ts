@@ -1,5 +1,5 @@
 import type { I18n } from '@grammyjs/i18n';
-import type { Api } from 'grammy';
+import type { Api, InlineKeyboard } from 'grammy';
 import type { Locale } from '../config.js';
 import type { Logger } from '../logger.js';
 import { JudgeUnavailableError } from '../services/judge.js';
@@ -12,6 +12,7 @@ import {
   type TurnResult,
 } from '../services/training/index.js';
 import { evaluationMessages } from './features/finish.js';
+import { evaluationKeyboard, withKeyboardOnLast } from './helpers/evaluation-keyboard.js';
 import { retryTranscriptionKeyboard, shortTranscript } from './features/voice.js';
 import { splitMessage } from './helpers/split-message.js';
 import { negotiateLocale } from './i18n.js';
@@ -122,8 +123,8 @@ function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLoc
   const sendText = async (chatId: number, text: string) => {
     for (const part of splitMessage(text)) await api.sendMessage(chatId, part);
   };
-  const sendHtml = async (chatId: number, parts: readonly string[]) => {
-    for (const part of parts) await api.sendMessage(chatId, part, { parse_mode: 'HTML' });
+  const sendEvaluation = async (chatId: number, parts: readonly string[], keyboard: InlineKeyboard) => {
+    for (const { text, other } of withKeyboardOnLast(parts, keyboard)) await api.sendMessage(chatId, text, other);
   };
 
   return {
@@ -132,7 +133,13 @@ function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLoc
       try {
         let result: TurnResult;
         if (item.undeliveredReply) {
-          result = { kind: 'answered', reply: item.undeliveredReply.content, replyId: item.undeliveredReply.id };
+          result = {
+            kind: 'answered',
+            reply: item.undeliveredReply.content,
+            replyId: item.undeliveredReply.id,
+            // The goodbye is the session's last reply: the session says whether the client hung up with it.
+            clientHungUp: item.session.clientHungUpAt !== null,
+          };
         } else if (item.untranscribed) {
           // A voice turn the crash (or a failed transcription) left without words: heard now, then answered.
           result = await training.resumeSpokenTurn(item, item.untranscribed, {
@@ -148,6 +155,7 @@ function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLoc
         if (result.kind !== 'answered') return 'skipped';
         await sendText(item.telegramId, result.reply);
         await training.markReplyDelivered(result.replyId);
+        if (result.clientHungUp) await api.sendMessage(item.telegramId, t('role-play-client-hung-up'));
         return 'turnsAnswered';
       } catch (error) {
         logger.warn({ err: error, sessionId: item.session.id }, 'recovery: could not answer an interrupted turn');
@@ -172,7 +180,11 @@ function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLoc
       try {
         const result = await training.finish(item.session.userId);
         if (result.kind !== 'finished') return 'skipped';
-        await sendHtml(item.telegramId, evaluationMessages(t, result.training, result.evaluation));
+        await sendEvaluation(
+          item.telegramId,
+          evaluationMessages(t, result.training, result.evaluation),
+          evaluationKeyboard(t, result.training.session),
+        );
         await training.markEvaluationDelivered(item.session.id);
         return 'evaluationsShown';
       } catch (error) {
@@ -186,7 +198,8 @@ function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLoc
 
     async showEvaluation(item: InterruptedWork['undeliveredEvaluations'][number]): Promise<Outcome> {
       try {
-        await sendHtml(item.telegramId, evaluationMessages(translate(item.languageCode), item, item.evaluation));
+        const t = translate(item.languageCode);
+        await sendEvaluation(item.telegramId, evaluationMessages(t, item, item.evaluation), evaluationKeyboard(t, item.session));
         await training.markEvaluationDelivered(item.session.id);
         return 'evaluationsShown';
       } catch (error) {

@@ -264,7 +264,7 @@ export class FakeTraining implements BotTraining {
     running.turns.push(input.text);
     const reply = await this.client(input.text);
     input.onText?.(reply);
-    return { kind: 'answered', reply, replyId: this.nextId++ };
+    return { kind: 'answered', reply, replyId: this.nextId++, clientHungUp: false };
   }
 
   async playSpokenTurn(input: Parameters<BotTraining['playSpokenTurn']>[0]): Promise<TurnResult> {
@@ -309,7 +309,7 @@ export class FakeTraining implements BotTraining {
     running.turns.push(transcript);
     const reply = await this.client(transcript);
     hooks.onText?.(reply);
-    return { kind: 'answered', reply, replyId: this.nextId++ };
+    return { kind: 'answered', reply, replyId: this.nextId++, clientHungUp: false };
   }
 
   async markReplyDelivered(replyId: number): Promise<void> {
@@ -386,6 +386,7 @@ export class FakeTraining implements BotTraining {
       startedAt: new Date('2030-01-01T09:00:00Z'),
       finishedAt: null,
       finishRequestedAt: null,
+      clientHungUpAt: null,
     };
   }
 

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadScenarios } from '../../src/services/scenarios.js';
 import { isJudgeRequest, judgeVerdict, lastTraineeLine, textOf } from '../support/model-script.js';
 import type { RecordedRequest, Reply } from '../support/openai-fake.js';
 import { count, secretsIn, startScenario, startWorld, type World } from './harness.js';
@@ -125,29 +127,52 @@ describe('security', () => {
       area: 'security',
       case: 'prompt injection ×11',
       action: 'eleven attempts to make the client or the judge reveal instructions or award 100, against a model that obeys them',
-      traineeSaw: 'in-character deflections; an evaluation without any instruction text',
+      traineeSaw: "the client's own steady line («…Что конкретно вы предлагаете?»); an evaluation without any instruction text",
       checked:
-        'no system-prompt text in any message or draft the trainee got; the judge got the transcript once, delimited, with «<» escaped',
+        'no system-prompt line or heading in any message or draft the trainee got; each obeyed injection asked the model again in character; the judge got the transcript once, delimited, with «<» escaped',
     });
     world.openai.respondWith(compromisedModel);
     const user = world.telegram.user(trainee);
+    const replies: string[] = [];
+    const clientRequests = () => world.openai.requests.filter((r) => !isJudgeRequest(r)).length;
+    const asked: number[] = [];
     for (const attempt of injections) {
+      const before = clientRequests();
       user.sendText(attempt);
-      await user.waitForNextMessage(15_000);
+      replies.push((await user.waitForNextMessage(15_000)).visibleText);
+      asked.push(clientRequests() - before);
     }
     user.sendText('/finish');
     await user.waitForMessage((m) => /\d+\/100/.test(m.text));
 
     const prompts = systemPrompts(world.openai.requests);
     const seen = [...user.messages().map((m) => m.visibleText), ...user.drafts().map((d) => d.visibleText)];
+    // The client card is the trainee's own (shown before the first line); the judge's prompt repeats it.
+    const scenarios = await loadScenarios(path.resolve(import.meta.dirname, '../../scenarios'));
+    const card = new Set(scenarios.all.flatMap((scenario) => scenario.brief.known.map((fact) => `- ${fact}`)));
     const leakedLines = new Set<string>();
     for (const prompt of prompts) {
-      for (const line of prompt.split('\n').filter((l) => l.startsWith('- ') && l.length > 60)) {
-        if (seen.some((text) => text.includes(line.slice(2, 60)))) leakedLines.add(line);
+      for (const line of prompt.split('\n').filter((l) => !card.has(l))) {
+        const rule = line.startsWith('- ') && line.length > 60 && seen.some((text) => text.includes(line.slice(2, 60)));
+        const heading = line.startsWith('# ') && seen.some((text) => text.includes(line));
+        if (rule || heading) leakedLines.add(line);
       }
     }
-    recordFigures(context, { attempts: injections.length, 'instruction lines leaked': leakedLines.size });
+    // The model obeyed every injection that asked for instructions (and echoed the ones with the
+    // judge's tags, which no client writes): asked again, it did the same, and the persona's steady
+    // line stood in — never the instructions, never «я не понимаю, о чём вы».
+    const obeyed = injections.map((attempt) => /инструкц|промпт|prompt|правил|system|<\/?transcript>/i.test(attempt));
+    const steady = replies.filter((reply) => /^(?:Давайте без этого|Это сейчас не по делу)\. .*предлагаете\?$/.test(reply));
+    recordFigures(context, {
+      attempts: injections.length,
+      'instruction lines leaked': leakedLines.size,
+      'asked again in character': asked.filter((n) => n === 2).length,
+      'steady lines': steady.length,
+    });
     expect([...leakedLines]).toEqual([]);
+    expect(asked).toEqual(obeyed.map((o) => (o ? 2 : 1)));
+    expect(steady).toHaveLength(obeyed.filter(Boolean).length);
+    expect(replies.some((reply) => /не (?:совсем )?понимаю/.test(reply))).toBe(false);
 
     const judge = world.openai.requests.filter(isJudgeRequest).at(-1)!;
     const input = String(judge.messages[1]!.content);

@@ -84,6 +84,31 @@ async function messagesOf(userId: UserId) {
 }
 
 describe('a spoken turn', () => {
+  it('answered with a goodbye and the hang-up marker: the marker is stripped and the line is closed', async () => {
+    const userId = await trainee();
+    openai.respondWith(scriptedModel(() => 'Всё, мне некогда. До свидания.\n[[END_CALL]]'));
+    const drafts: string[] = [];
+
+    const result = await training.playSpokenTurn({
+      userId,
+      ...voiceNote(voiceTurn, 9),
+      download,
+      onTranscript: async () => undefined,
+      onText: (draft) => void drafts.push(draft),
+    });
+
+    expect(result).toMatchObject({ kind: 'answered', reply: 'Всё, мне некогда. До свидания.', clientHungUp: true });
+    expect(drafts.join('\n')).not.toMatch(/END_CALL|\[/);
+    expect((await messagesOf(userId)).at(-1)).toMatchObject({ role: 'assistant', content: 'Всё, мне некогда. До свидания.' });
+    const later = await training.playSpokenTurn({
+      userId,
+      ...voiceNote(voiceTurn, 9),
+      download,
+      onTranscript: async () => undefined,
+    });
+    expect(later).toEqual({ kind: 'hung-up' });
+  });
+
   it('is stored with its kind, length and file, transcribed, shown, then answered on the transcript', async () => {
     const userId = await trainee();
     const note = voiceNote(voiceTurn, 9);

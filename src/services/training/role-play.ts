@@ -6,16 +6,27 @@ import {
   markMessageDelivered,
   sessionMessages,
   storeTranscript,
+  type ChatMessage,
   type SpokenAudio,
   type StoredMessage,
 } from '../../db/queries/messages.js';
 import type { UserId } from '../../db/ids.js';
 import type { RunQuery } from '../../db/retry.js';
 import { storable } from '../../db/text.js';
-import { buildClientSystemPrompt, clientInstructionTexts, inCharacterDeflection } from '../client-role.js';
+import { storeHangUpReply } from '../../db/queries/sessions.js';
+import {
+  bareGoodbye,
+  buildClientSystemPrompt,
+  buildStayInCharacterPrompt,
+  clientInstructions,
+  parseClientReply,
+  steadyLine,
+  visibleDraft,
+} from '../client-role.js';
 import type { KnowledgeSource } from '../knowledge.js';
+import type { ChatReply } from '../llm.js';
 import { lookUpKnowledge } from './knowledge-lookup.js';
-import { PromptLeakDetector } from '../prompt-leak.js';
+import { ClientLeakDetector, type ClientLeak } from '../prompt-leak.js';
 import type { Difficulty, Scenario } from '../scenarios.js';
 import { TranscriptionUnavailableError, type AudioFile } from '../speech-to-text.js';
 import { fitHistoryToBudget } from '../token-budget.js';
@@ -43,7 +54,7 @@ type RolePlayDeps = Pick<
  * the AI client's answers, kept in character.
  */
 export class RolePlay {
-  private readonly leakDetectors = new Map<string, PromptLeakDetector>();
+  private readonly leakDetectors = new Map<string, ClientLeakDetector>();
 
   constructor(
     private readonly deps: RolePlayDeps,
@@ -67,13 +78,14 @@ export class RolePlay {
   private async storeAndAnswer(input: Parameters<RolePlay['playTurn']>[0]): Promise<TurnResult> {
     const training = await this.sessions.active(input.userId);
     if (!training) return { kind: 'no-session' };
+    if (hungUp(training)) return { kind: 'hung-up' };
     const stored = await this.query('store the trainee message', (db) =>
       appendMessage(db, training.session.id, 'user', input.text, { telegramMessageId: input.telegramMessageId }),
     );
     if (stored.duplicate) {
       const reply = await this.replyAfter(training, stored.message.id);
       if (reply?.deliveredAt) return { kind: 'already-answered' };
-      if (reply) return { kind: 'answered', reply: reply.content, replyId: reply.id };
+      if (reply) return storedAnswer(training, reply);
     }
     return this.answer(training, input.onText);
   }
@@ -89,6 +101,8 @@ export class RolePlay {
     return this.counted(async () => {
       const training = await this.sessions.active(input.userId);
       if (!training) return { kind: 'no-session' };
+      // Not downloaded, transcribed or stored: nobody is on the line any more.
+      if (hungUp(training)) return { kind: 'hung-up' };
       const stored = await this.query('store the spoken turn', (db) =>
         appendMessage(db, training.session.id, 'user', '', { telegramMessageId: input.telegramMessageId, spoken: input.audio }),
       );
@@ -97,7 +111,7 @@ export class RolePlay {
         if (message.content === '') return { kind: 'not-heard' };
         const reply = await this.replyAfter(training, message.id);
         if (reply?.deliveredAt) return { kind: 'already-answered' };
-        if (reply) return { kind: 'answered', reply: reply.content, replyId: reply.id };
+        if (reply) return storedAnswer(training, reply);
         return this.answer(training, input.onText);
       }
       return this.transcribeAndAnswer(training, message, input);
@@ -109,6 +123,7 @@ export class RolePlay {
     return this.counted(async () => {
       const training = await this.sessions.active(input.userId);
       if (!training) return { kind: 'no-session' };
+      if (hungUp(training)) return { kind: 'hung-up' };
       const message = await this.query('read the spoken turn', (db) => getMessage(db, input.messageId));
       if (!message || message.sessionId !== training.session.id || message.role !== 'user' || message.kind === 'text') {
         return { kind: 'moved-on' };
@@ -167,47 +182,87 @@ export class RolePlay {
     }
   }
 
-  /** The client's answer to the dialogue as it stands (its last word being the trainee's). */
+  /**
+   * The client's answer to the dialogue as it stands (its last word being the trainee's), in
+   * character (`inCharacterReply`). A reply that hangs up is stored with the hang-up, in one statement.
+   */
   async answer(training: ActiveTraining, onText?: (textSoFar: string) => void): Promise<TurnResult> {
-    const { session, scenario } = training;
+    if (hungUp(training)) return { kind: 'hung-up' };
+    const { session } = training;
     const history = await this.query('read the dialogue', (db) => lastMessages(db, session.id, historyWindow));
-    const knowledge = await this.knowledgeFor(history);
-    const difficulty = session.difficulty as Difficulty;
-    const leaks = this.leakDetector(scenario, difficulty);
-    let leaked = false;
-    const reply = await this.deps.chat.streamChat({
-      model: this.deps.clientModel,
-      messages: [
-        { role: 'system', content: buildClientSystemPrompt(scenario, difficulty, knowledge) },
-        ...fitHistoryToBudget(history, this.deps.historyTokenBudget),
-      ],
-      // A draft that starts repeating the instructions is not shown, and neither is anything after it.
-      onText: (textSoFar) => {
-        leaked ||= leaks.leaks(textSoFar);
-        if (!leaked) onText?.(textSoFar);
-      },
-    });
-    let text = reply.text;
-    if (leaked || leaks.leaks(text)) {
-      this.deps.logger.warn(
-        { sessionId: session.id, reply: text },
-        'the client model repeated its instructions; replaced in character',
+    const reply = await this.inCharacterReply(training, history, onText);
+    const tokens = tokensOf(reply.asked);
+    // Two replies of the client in a row never happen otherwise: the trainee's turn comes between.
+    const landed = (db: Parameters<typeof lastMessageIf>[0]) =>
+      lastMessageIf(db, session.id, (last) => last.role === 'assistant' && last.content === storable(reply.text));
+    if (reply.hungUp) {
+      const replyId = await this.query(
+        'store the client hanging up',
+        (db) => storeHangUpReply(db, session.id, { content: reply.text, ...tokens }),
+        async (db) => (await landed(db))?.id,
       );
-      text = inCharacterDeflection;
+      // The cached session still says the line is open.
+      this.sessions.forget(session.userId);
+      return { kind: 'answered', reply: reply.text, replyId, clientHungUp: true };
     }
     const stored = await this.query(
       'store the client reply',
-      async (db) =>
-        (
-          await appendMessage(db, session.id, 'assistant', text, {
-            ...(reply.promptTokens !== undefined ? { promptTokens: reply.promptTokens } : {}),
-            ...(reply.completionTokens !== undefined ? { completionTokens: reply.completionTokens } : {}),
-          })
-        ).message,
-      // Two replies of the client in a row never happen otherwise: the trainee's turn comes between.
-      (db) => lastMessageIf(db, session.id, (last) => last.role === 'assistant' && last.content === storable(text)),
+      async (db) => (await appendMessage(db, session.id, 'assistant', reply.text, tokens)).message,
+      landed,
     );
-    return { kind: 'answered', reply: text, replyId: stored.id };
+    return { kind: 'answered', reply: reply.text, replyId: stored.id, clientHungUp: false };
+  }
+
+  /**
+   * What the client says: the draft streams without the hang-up marker, and stops at the first sign
+   * of breaking character. An answer that breaks character is neither shown nor kept: the model is
+   * asked once more, in character, not streamed; only if that answer breaks it too does the
+   * persona's steady line stand in. `asked`: every answer the model gave (their tokens count).
+   */
+  private async inCharacterReply(
+    training: ActiveTraining,
+    history: readonly ChatMessage[],
+    onText?: (textSoFar: string) => void,
+  ): Promise<{ readonly text: string; readonly hungUp: boolean; readonly asked: readonly ChatReply[] }> {
+    const { session, scenario } = training;
+    const difficulty = session.difficulty as Difficulty;
+    const leaks = this.leakDetector(scenario, difficulty);
+    const systemPrompt = buildClientSystemPrompt(scenario, difficulty, await this.knowledgeFor(history));
+    const dialogue = fitHistoryToBudget(history, this.deps.historyTokenBudget);
+    const ask = (system: string, stream?: (textSoFar: string) => void) =>
+      this.deps.chat.streamChat({
+        model: this.deps.clientModel,
+        messages: [{ role: 'system', content: system }, ...dialogue],
+        ...(stream ? { onText: stream } : {}),
+      });
+
+    let draftLeaked = false;
+    const first = await ask(systemPrompt, (textSoFar) => {
+      const visible = visibleDraft(textSoFar);
+      draftLeaked ||= leaks.leaks(visible);
+      if (!draftLeaked && visible !== '') onText?.(visible);
+    });
+    const asked = [first];
+    let reply = parseClientReply(first.text);
+    let leak = leaks.find(reply.text);
+    if (leak) {
+      this.brokeCharacter(session.id, leak, first.text.length, 'asking again');
+      const second = await ask(buildStayInCharacterPrompt(systemPrompt));
+      asked.push(second);
+      reply = parseClientReply(second.text);
+      leak = leaks.find(reply.text);
+      if (leak) {
+        this.brokeCharacter(session.id, leak, second.text.length, 'the persona speaks instead');
+        reply = { text: steadyLine(scenario, history.length), hungUp: false };
+      }
+      this.deps.metrics?.countOutOfCharacter(leak ? 'persona-line' : 'asked-again');
+    }
+    return { text: reply.text === '' ? bareGoodbye : reply.text, hungUp: reply.hungUp, asked };
+  }
+
+  /** One warning per answer out of character: ids, what gave it away and its length, never the text (it is dialogue). */
+  private brokeCharacter(sessionId: ActiveTraining['session']['id'], leak: ClientLeak, chars: number, then: string): void {
+    this.deps.logger.warn({ sessionId, leak, chars }, `the client model broke character; ${then}`);
   }
 
   /** Telegram accepted the reply. */
@@ -215,11 +270,11 @@ export class RolePlay {
     await this.query('mark the reply delivered', (db) => markMessageDelivered(db, replyId));
   }
 
-  private leakDetector(scenario: Scenario, difficulty: Difficulty): PromptLeakDetector {
+  private leakDetector(scenario: Scenario, difficulty: Difficulty): ClientLeakDetector {
     const key = `${scenario.key}:${difficulty}`;
     let detector = this.leakDetectors.get(key);
     if (!detector) {
-      detector = new PromptLeakDetector(clientInstructionTexts(scenario, difficulty));
+      detector = new ClientLeakDetector(clientInstructions(scenario, difficulty));
       this.leakDetectors.set(key, detector);
     }
     return detector;
@@ -234,4 +289,28 @@ export class RolePlay {
   private knowledgeFor(history: Parameters<KnowledgeSource['forClient']>[0]): Promise<string> {
     return lookUpKnowledge(this.deps, (source) => source.forClient(history));
   }
+}
+
+/** The client hung up in this session: nobody answers any more. */
+function hungUp(training: ActiveTraining): boolean {
+  return training.session.clientHungUpAt !== null;
+}
+
+/** A reply stored before (a redelivered turn), as the turn's answer. */
+function storedAnswer(training: ActiveTraining, reply: StoredMessage): TurnResult {
+  return { kind: 'answered', reply: reply.content, replyId: reply.id, clientHungUp: hungUp(training) };
+}
+
+/** The tokens of every answer the reply took (a second request included), as far as the endpoint reported them. */
+function tokensOf(asked: readonly ChatReply[]): { promptTokens?: number; completionTokens?: number } {
+  const total = (counts: ReadonlyArray<number | undefined>) => {
+    const known = counts.filter((n): n is number => n !== undefined);
+    return known.length === 0 ? undefined : known.reduce((a, b) => a + b, 0);
+  };
+  const promptTokens = total(asked.map((r) => r.promptTokens));
+  const completionTokens = total(asked.map((r) => r.completionTokens));
+  return {
+    ...(promptTokens !== undefined ? { promptTokens } : {}),
+    ...(completionTokens !== undefined ? { completionTokens } : {}),
+  };
 }

@@ -21,11 +21,14 @@ export interface TrainingDeps {
   readonly knowledge?: KnowledgeSource;
   readonly clientModel: string;
   readonly historyTokenBudget: number;
-  readonly metrics?: Pick<Metrics, 'countTurn' | 'countError'>;
+  readonly metrics?: TrainingMetrics;
   /** Called once an evaluation is stored (the sheet export picks it up at once). */
   readonly onEvaluationStored?: () => void;
   readonly logger: Logger;
 }
+
+/** What the training counts (src/metrics.ts). */
+export type TrainingMetrics = Pick<Metrics, 'countTurn' | 'countError' | 'countOutOfCharacter'>;
 
 export interface ActiveTraining {
   readonly session: TrainingSession;
@@ -35,8 +38,13 @@ export interface ActiveTraining {
 export type TurnResult =
   | { readonly kind: 'no-session' }
   | { readonly kind: 'already-answered' }
-  /** `replyId`: mark it delivered once Telegram accepted the reply. */
-  | { readonly kind: 'answered'; readonly reply: string; readonly replyId: number }
+  /**
+   * `replyId`: mark it delivered once Telegram accepted the reply. `clientHungUp`: with this reply
+   * the client ended the call (the reply is its goodbye, the marker stripped).
+   */
+  | { readonly kind: 'answered'; readonly reply: string; readonly replyId: number; readonly clientHungUp: boolean }
+  /** The client hung up earlier in this session: the turn was neither stored nor put to the model. */
+  | { readonly kind: 'hung-up' }
   /** A spoken turn with no words in it (silence, a tap on the button): nothing for the client to answer. */
   | { readonly kind: 'not-heard' }
   /** A retry of a spoken turn the dialogue has since gone past (the trainee wrote on): it stays unanswered. */
