@@ -22,7 +22,7 @@ import { createKnowledgeBase } from './services/knowledge-base/index.js';
 import { startRetention } from './services/retention.js';
 import type { SheetsAlert } from './services/sheets/outage-monitor.js';
 import { KnowledgeBaseDirError } from './services/knowledge-base/indexer.js';
-import { VectorStoreUnavailableError } from './services/vector-store.js';
+import { VectorStoreUnavailableError } from './services/knowledge-base/vector-store.js';
 
 /** A started part of the app and how to stop it; parts stop in reverse order of start. */
 interface Part {

@@ -43,7 +43,7 @@ export async function downloadModel(options: DownloadOptions): Promise<DownloadR
   if (isLocalFolder(options.model)) {
     throw new ModelDownloadError(`${options.model} — это папка, а не id модели на Hugging Face: скачивать нечего.`);
   }
-  // The settings of the bot's own loader (src/services/embeddings.ts), so the cache is the one it reads.
+  // The settings of the bot's own loader (src/services/knowledge-base/embeddings.ts), so the cache is the one it reads.
   env.allowLocalModels = true;
   env.allowRemoteModels = true;
   env.cacheDir = modelsDir;
@@ -85,7 +85,7 @@ function describeFailure(model: string, modelsDir: string, host: string, error: 
   ].join('\n');
 }
 
-// A copy of the one in src/services/embeddings.ts on purpose: the Dockerfile runs this script
+// A copy of the one in src/services/knowledge-base/embeddings.ts on purpose: the Dockerfile runs this script
 // before src/ is in the image (so code changes do not download the model again).
 function describeCauses(error: unknown): string {
   const parts: string[] = [];
@@ -97,7 +97,7 @@ function describeCauses(error: unknown): string {
   return parts.join(' ');
 }
 
-/** The bot's own rule (src/services/embeddings.ts): a path means a local folder, never a download. */
+/** The bot's own rule (src/services/knowledge-base/embeddings.ts): a path means a local folder, never a download. */
 function isLocalFolder(model: string): boolean {
   return path.isAbsolute(model) || model.startsWith('./') || model.startsWith('../');
 }

@@ -9,7 +9,7 @@ import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { StartupError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createKnowledgeBase, type IndexSummary, type KnowledgeBase } from '../services/knowledge-base/index.js';
-import { VectorStoreUnavailableError } from '../services/vector-store.js';
+import { VectorStoreUnavailableError } from '../services/knowledge-base/vector-store.js';
 
 /** Indexing needs neither the bot token nor the LLM key: stand-ins keep the shared config check. */
 const NOT_NEEDED_FOR_INDEXING = {

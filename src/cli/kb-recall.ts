@@ -15,7 +15,7 @@ import { StartupError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createKnowledgeBase, type KnowledgeBase } from '../services/knowledge-base/index.js';
 import { formatRecallTable, measureRecall, readLabelledSet, type Recall } from '../services/knowledge-base/recall.js';
-import { createRetriever } from '../services/retriever.js';
+import { createRetriever } from '../services/knowledge-base/retriever.js';
 
 const NOT_NEEDED_FOR_MEASURING = {
   BOT_TOKEN: '0:not-needed-for-measuring-recall',

@@ -15,7 +15,7 @@ import { createPersonErasure, type PeopleCaches } from './erase-person.js';
 import { createJudge } from './judge.js';
 import type { KnowledgeBase } from './knowledge-base/index.js';
 import { createHintService } from './hints.js';
-import { knowledgeForPrompts } from './knowledge.js';
+import { knowledgeForPrompts } from './knowledge-base/prompt-knowledge.js';
 import { createChatModel, type ChatModel } from './llm.js';
 import type { ScenarioCatalog } from './scenarios.js';
 import type { AlertSink } from './sheets/outage-monitor.js';

@@ -4,7 +4,7 @@ import type { ChatMessage } from '../db/queries/messages.js';
 import type { DocumentAudience } from './knowledge-base/audience.js';
 import { interleaveByRank } from './knowledge-base/rank-fusion.js';
 import { ModelUnavailableError, type ChatModel } from './llm.js';
-import { passageKey, passageSource, type Passage, type Retriever } from './retriever.js';
+import { passageKey, passageSource, type Passage, type Retriever } from './knowledge-base/retriever.js';
 import type { Difficulty, Scenario } from './scenarios.js';
 
 /** A line of the dialogue so far: `user` is the trainee, `assistant` the client. */

@@ -12,7 +12,7 @@ import type { ChatMessage } from '../db/queries/messages.js';
 import type { FactRecord } from '../db/schema.js';
 import { checkQuote, type Evaluation, type Judge } from './judge.js';
 import { HEADING_SEPARATOR } from './knowledge-base/chunker.js';
-import { formatPassagesForPrompt } from './retriever.js';
+import { formatPassagesForPrompt } from './knowledge-base/retriever.js';
 import { difficultyLevels, type Difficulty, type Scenario, type ScenarioCatalog } from './scenarios.js';
 
 /** The four dialogues of a scenario, in the order they must rank (the wrong-figure one is not ranked). */

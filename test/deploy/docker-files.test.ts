@@ -453,7 +453,7 @@ describe('the Dockerfile', () => {
     ]);
     expect(importsOf('src/services/newer-glibc.ts').filter((name) => !name.startsWith('node:'))).toEqual([]);
     // Where the bot looks first: <project>/.cache/glibc, the project being /app in the image.
-    expect(read('src/services/chroma-server.ts')).toContain("path.join(projectRoot(), '.cache', 'glibc')");
+    expect(read('src/services/knowledge-base/chroma-server.ts')).toContain("path.join(projectRoot(), '.cache', 'glibc')");
   });
 
   it('runs built JavaScript only: no sources, no tsx, no npm at run time', () => {

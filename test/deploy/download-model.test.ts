@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadModel, ModelDownloadError } from '../../src/cli/download-model.js';
 import { createLogger } from '../../src/logger.js';
-import { createEmbedder } from '../../src/services/embeddings.js';
+import { createEmbedder } from '../../src/services/knowledge-base/embeddings.js';
 import { createTinyModel, type TinyModel } from '../support/tiny-model.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

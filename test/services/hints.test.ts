@@ -11,7 +11,7 @@ import {
   type HintDialogueTurn,
 } from '../../src/services/hints.js';
 import { ModelUnavailableError, type ChatModel, type ChatReply } from '../../src/services/llm.js';
-import type { Passage, Retriever, SearchOptions } from '../../src/services/retriever.js';
+import type { Passage, Retriever, SearchOptions } from '../../src/services/knowledge-base/retriever.js';
 import type { Scenario } from '../../src/services/scenarios.js';
 import { silentLogger } from '../support/database.js';
 import { SAMPLE_KNOWLEDGE_BASE_DIR } from '../support/knowledge-base.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startEmbeddedChroma, type EmbeddedChromaHandle } from '../../src/services/chroma-server.js';
+import { startEmbeddedChroma, type EmbeddedChromaHandle } from '../../src/services/knowledge-base/chroma-server.js';
 import { createLogger } from '../../src/logger.js';
 
 /** A real Chroma server of a test file's own, on a fixed port for its whole life. */

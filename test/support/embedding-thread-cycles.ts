@@ -3,7 +3,7 @@
  * one that does not, then exits 0. A native runtime that corrupts the heap when its thread ends
  * (onnxruntime-node 1.21 did) makes this process abort instead. Usage: <model folder> <cycles>.
  */
-import { createEmbedderInWorker } from '../../src/services/embedding-thread.js';
+import { createEmbedderInWorker } from '../../src/services/knowledge-base/embedding-thread.js';
 import { silentLogger } from './database.js';
 
 const [modelPath, cycles = '10'] = process.argv.slice(2);

@@ -1,11 +1,11 @@
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import type { Logger } from '../../logger.js';
-import { startEmbeddedChroma, type EmbeddedChromaHandle, type EmbeddedChromaOptions } from '../chroma-server.js';
-import { createEmbedderInWorker } from '../embedding-thread.js';
-import type { Embedder, EmbedderOptions } from '../embeddings.js';
-import { createRetriever, type Retriever, type RetrieverOptions } from '../retriever.js';
-import { createVectorStore, type VectorStore } from '../vector-store.js';
+import { startEmbeddedChroma, type EmbeddedChromaHandle, type EmbeddedChromaOptions } from './chroma-server.js';
+import { createEmbedderInWorker } from './embedding-thread.js';
+import type { Embedder, EmbedderOptions } from './embeddings.js';
+import { createRetriever, type Retriever, type RetrieverOptions } from './retriever.js';
+import { createVectorStore, type VectorStore } from './vector-store.js';
 import { indexKnowledgeBase, type IndexProgress, type IndexSummary } from './indexer.js';
 import { createLexicalIndex, type LexicalIndex } from './lexical-index.js';
 

@@ -1,7 +1,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { knowledgeChunks, knowledgeTerms } from '../../db/knowledge-schema.js';
-import type { QueryFilter } from '../vector-store.js';
+import type { QueryFilter } from './vector-store.js';
 import type { DocumentAudience } from './audience.js';
 
 /** One chunk of a document as the lexical index keeps it. */

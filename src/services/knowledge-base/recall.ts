@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { Passage } from '../retriever.js';
+import type { Passage } from './retriever.js';
 
 /** The passage that answers an item: a file and the heading right above the text. */
 const expectedPassage = z.object({ file: z.string().min(1), heading: z.string().min(1) });

@@ -1,4 +1,4 @@
-import type { KnowledgeSource } from '../knowledge.js';
+import type { KnowledgeSource } from '../knowledge-base/prompt-knowledge.js';
 import type { TrainingDeps } from './types.js';
 
 /** The client's or the judge's knowledge; '' without a knowledge base or when the lookup fails. */

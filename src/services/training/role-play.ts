@@ -23,7 +23,7 @@ import {
   steadyLine,
   visibleDraft,
 } from '../client-role.js';
-import type { KnowledgeSource } from '../knowledge.js';
+import type { KnowledgeSource } from '../knowledge-base/prompt-knowledge.js';
 import type { ChatReply } from '../llm.js';
 import { lookUpKnowledge } from './knowledge-lookup.js';
 import { ClientLeakDetector, type ClientLeak } from '../prompt-leak.js';

@@ -6,7 +6,7 @@ import type { TrainingSession } from '../../db/queries/sessions.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
 import type { Judge } from '../judge.js';
-import type { KnowledgeSource } from '../knowledge.js';
+import type { KnowledgeSource } from '../knowledge-base/prompt-knowledge.js';
 import type { ChatModel } from '../llm.js';
 import type { Scenario, ScenarioCatalog } from '../scenarios.js';
 import type { AudioFile, SpeechToText, TranscriptionFailure } from '../speech-to-text.js';

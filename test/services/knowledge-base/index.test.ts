@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddingModelLoadError } from '../../../src/services/embeddings.js';
+import { EmbeddingModelLoadError } from '../../../src/services/knowledge-base/embeddings.js';
 import { createKnowledgeBase } from '../../../src/services/knowledge-base/index.js';
 import { createTestDatabase, silentLogger } from '../../support/database.js';
 import { createTinyModel, type TinyModel } from '../../support/tiny-model.js';

@@ -3,11 +3,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmbedderInWorker } from '../../src/services/embedding-thread.js';
-import { EmbeddingModelLoadError, type Embedder } from '../../src/services/embeddings.js';
-import { silentLogger } from '../support/database.js';
-import { readSampleKnowledgeBase } from '../support/knowledge-base.js';
-import { createTinyModel, type TinyModel } from '../support/tiny-model.js';
+import { createEmbedderInWorker } from '../../../src/services/knowledge-base/embedding-thread.js';
+import { EmbeddingModelLoadError, type Embedder } from '../../../src/services/knowledge-base/embeddings.js';
+import { silentLogger } from '../../support/database.js';
+import { readSampleKnowledgeBase } from '../../support/knowledge-base.js';
+import { createTinyModel, type TinyModel } from '../../support/tiny-model.js';
 
 let model: TinyModel;
 let inWorker: Embedder;
@@ -54,7 +54,7 @@ describe('the embedder in its own thread', () => {
 
   it('can be started and stopped again and again in one process without corrupting memory', async () => {
     // onnxruntime-node 1.21 aborted the process ("free(): invalid pointer") within two or three such cycles.
-    const script = fileURLToPath(new URL('../support/embedding-thread-cycles.ts', import.meta.url));
+    const script = fileURLToPath(new URL('../../support/embedding-thread-cycles.ts', import.meta.url));
     const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, model.path, '6'], {
       timeout: 50_000,
     }).catch((error: { code?: number; signal?: string; stderr?: string }) => error);

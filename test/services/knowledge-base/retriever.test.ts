@@ -1,22 +1,22 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmbedder, EmbeddingError, type Embedder } from '../../src/services/embeddings.js';
-import { indexKnowledgeBase } from '../../src/services/knowledge-base/indexer.js';
-import { createLexicalIndex, type LexicalIndex } from '../../src/services/knowledge-base/lexical-index.js';
-import { formatRecallTable, measureRecall, readLabelledSet } from '../../src/services/knowledge-base/recall.js';
+import { createEmbedder, EmbeddingError, type Embedder } from '../../../src/services/knowledge-base/embeddings.js';
+import { indexKnowledgeBase } from '../../../src/services/knowledge-base/indexer.js';
+import { createLexicalIndex, type LexicalIndex } from '../../../src/services/knowledge-base/lexical-index.js';
+import { formatRecallTable, measureRecall, readLabelledSet } from '../../../src/services/knowledge-base/recall.js';
 import {
   createRetriever,
   formatPassagesForPrompt,
   passageSource,
   type Passage,
   type Retriever,
-} from '../../src/services/retriever.js';
-import { createVectorStore, type VectorStore } from '../../src/services/vector-store.js';
-import { startTestChroma, type TestChroma } from '../support/chroma.js';
-import { createTestDatabase, silentLogger, type TestDatabase } from '../support/database.js';
-import { readSampleKnowledgeBase, SAMPLE_KNOWLEDGE_BASE_DIR } from '../support/knowledge-base.js';
-import { captureLogs, INFO, WARN } from '../support/log-capture.js';
-import { createTinyModel, type TinyModel } from '../support/tiny-model.js';
+} from '../../../src/services/knowledge-base/retriever.js';
+import { createVectorStore, type VectorStore } from '../../../src/services/knowledge-base/vector-store.js';
+import { startTestChroma, type TestChroma } from '../../support/chroma.js';
+import { createTestDatabase, silentLogger, type TestDatabase } from '../../support/database.js';
+import { readSampleKnowledgeBase, SAMPLE_KNOWLEDGE_BASE_DIR } from '../../support/knowledge-base.js';
+import { captureLogs, INFO, WARN } from '../../support/log-capture.js';
+import { createTinyModel, type TinyModel } from '../../support/tiny-model.js';
 
 let chroma: TestChroma;
 let database: TestDatabase;
@@ -46,7 +46,7 @@ afterAll(async () => {
 
 describe('retrieval over the sample knowledge base', () => {
   it('finds the answering section in the top 3 at least as often hybrid as dense alone, on the labelled set', async () => {
-    const set = await readLabelledSet(path.resolve(import.meta.dirname, '../fixtures/kb-questions.json'));
+    const set = await readLabelledSet(path.resolve(import.meta.dirname, '../../fixtures/kb-questions.json'));
     const dense = createRetriever({ embedder, store, logger: silentLogger });
     const hybrid = createRetriever({ embedder, store, lexical, logger: silentLogger });
     const rows = [

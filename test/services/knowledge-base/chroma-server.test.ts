@@ -3,10 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StartupError } from '../../src/errors.js';
-import { startEmbeddedChroma } from '../../src/services/chroma-server.js';
-import { createLogger, type Logger } from '../../src/logger.js';
-import { silentLogger } from '../support/database.js';
+import { StartupError } from '../../../src/errors.js';
+import { startEmbeddedChroma } from '../../../src/services/knowledge-base/chroma-server.js';
+import { createLogger, type Logger } from '../../../src/logger.js';
+import { silentLogger } from '../../support/database.js';
 
 let dataDir: string;
 

@@ -2,21 +2,21 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmbedder, type Embedder } from '../../src/services/embeddings.js';
-import { indexKnowledgeBase } from '../../src/services/knowledge-base/indexer.js';
-import { createLexicalIndex } from '../../src/services/knowledge-base/lexical-index.js';
-import { readLabelledSet } from '../../src/services/knowledge-base/recall.js';
-import { createHintService } from '../../src/services/hints.js';
-import { claimsToCheck, knowledgeForPrompts, type DialogueTurn } from '../../src/services/knowledge.js';
-import { ModelUnavailableError, type ChatModel } from '../../src/services/llm.js';
-import type { Scenario } from '../../src/services/scenarios.js';
-import { createRetriever, type Retriever } from '../../src/services/retriever.js';
-import { createVectorStore } from '../../src/services/vector-store.js';
-import { startTestChroma, type TestChroma } from '../support/chroma.js';
-import { createTestDatabase, silentLogger, type TestDatabase } from '../support/database.js';
-import { readSampleKnowledgeBase, SAMPLE_KNOWLEDGE_BASE_DIR } from '../support/knowledge-base.js';
-import { captureLogs, WARN } from '../support/log-capture.js';
-import { createTinyModel, type TinyModel } from '../support/tiny-model.js';
+import { createEmbedder, type Embedder } from '../../../src/services/knowledge-base/embeddings.js';
+import { indexKnowledgeBase } from '../../../src/services/knowledge-base/indexer.js';
+import { createLexicalIndex } from '../../../src/services/knowledge-base/lexical-index.js';
+import { readLabelledSet } from '../../../src/services/knowledge-base/recall.js';
+import { createHintService } from '../../../src/services/hints.js';
+import { claimsToCheck, knowledgeForPrompts, type DialogueTurn } from '../../../src/services/knowledge-base/prompt-knowledge.js';
+import { ModelUnavailableError, type ChatModel } from '../../../src/services/llm.js';
+import type { Scenario } from '../../../src/services/scenarios.js';
+import { createRetriever, type Retriever } from '../../../src/services/knowledge-base/retriever.js';
+import { createVectorStore } from '../../../src/services/knowledge-base/vector-store.js';
+import { startTestChroma, type TestChroma } from '../../support/chroma.js';
+import { createTestDatabase, silentLogger, type TestDatabase } from '../../support/database.js';
+import { readSampleKnowledgeBase, SAMPLE_KNOWLEDGE_BASE_DIR } from '../../support/knowledge-base.js';
+import { captureLogs, WARN } from '../../support/log-capture.js';
+import { createTinyModel, type TinyModel } from '../../support/tiny-model.js';
 
 const INTERNAL_FILES = ['sales-script.md', 'objections.md', 'service-standards.md'];
 
@@ -53,7 +53,7 @@ afterAll(async () => {
 describe("the client's knowledge", () => {
   it("never holds a passage of the seller's internal documents, whatever the trainee says", async () => {
     const knowledge = knowledgeForPrompts(sample);
-    const set = await readLabelledSet(path.resolve(import.meta.dirname, '../fixtures/kb-questions.json'));
+    const set = await readLabelledSet(path.resolve(import.meta.dirname, '../../fixtures/kb-questions.json'));
     // What a trainee says that the playbook answers best: objections, scripts, discounts, complaints.
     const playbookTurns = [
       'Понимаю, что дорого. Давайте посчитаем, во что вам обходятся потерянные заявки?',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { env, pipeline } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StartupError } from '../../src/errors.js';
+import { StartupError } from '../../../src/errors.js';
 import {
   createEmbedder,
   EmbeddingModelLoadError,
@@ -16,10 +16,10 @@ import {
   prefixesForModel,
   resolveModelSource,
   type Embedder,
-} from '../../src/services/embeddings.js';
-import { createTinyModel, type TinyModel } from '../support/tiny-model.js';
-import { silentLogger } from '../support/database.js';
-import { readSampleKnowledgeBase } from '../support/knowledge-base.js';
+} from '../../../src/services/knowledge-base/embeddings.js';
+import { createTinyModel, type TinyModel } from '../../support/tiny-model.js';
+import { silentLogger } from '../../support/database.js';
+import { readSampleKnowledgeBase } from '../../support/knowledge-base.js';
 
 const TEST_WORDS = 'ёлка елка мой мои тариф тарифы бизнес старт цена скидка';
 

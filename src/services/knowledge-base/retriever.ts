@@ -1,9 +1,9 @@
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 import type { Embedder } from './embeddings.js';
-import type { DocumentAudience } from './knowledge-base/audience.js';
-import { HEADING_SEPARATOR } from './knowledge-base/chunker.js';
-import type { LexicalHit, LexicalIndex } from './knowledge-base/lexical-index.js';
-import { fuseByRank } from './knowledge-base/rank-fusion.js';
+import type { DocumentAudience } from './audience.js';
+import { HEADING_SEPARATOR } from './chunker.js';
+import type { LexicalHit, LexicalIndex } from './lexical-index.js';
+import { fuseByRank } from './rank-fusion.js';
 import { VectorStoreUnavailableError, type QueryFilter, type StoredHit, type VectorStore } from './vector-store.js';
 
 /** A piece of the knowledge base relevant to a query. */

@@ -1,5 +1,5 @@
-import type { ChatMessage } from '../db/queries/messages.js';
-import { interleaveByRank } from './knowledge-base/rank-fusion.js';
+import type { ChatMessage } from '../../db/queries/messages.js';
+import { interleaveByRank } from './rank-fusion.js';
 import { formatPassagesForPrompt, passageKey, type Retriever } from './retriever.js';
 
 /**

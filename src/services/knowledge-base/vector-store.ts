@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { ChromaClient, ChromaConnectionError, type Collection, type Metadata, type Where } from 'chromadb';
 import { z } from 'zod';
-import type { Logger } from '../logger.js';
-import { TimeoutError, withTimeout } from '../timeout.js';
+import type { Logger } from '../../logger.js';
+import { TimeoutError, withTimeout } from '../../timeout.js';
 import type { Embedding } from './embeddings.js';
-import { DOCUMENT_AUDIENCES, type DocumentAudience } from './knowledge-base/audience.js';
+import { DOCUMENT_AUDIENCES, type DocumentAudience } from './audience.js';
 
 /** One chunk of a document, ready to be stored: its text, where it came from, and its vector. */
 export interface ChunkToStore {

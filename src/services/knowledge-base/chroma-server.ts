@@ -5,9 +5,9 @@ import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findFreePort, runningPidFrom } from '../child-servers.js';
-import { StartupError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { findFreePort, runningPidFrom } from '../../child-servers.js';
+import { StartupError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 import {
   chromaMinimumGlibc,
   fetchNewerGlibc,
@@ -17,7 +17,7 @@ import {
   systemGlibcVersion,
   type FetchOptions,
   type NewerGlibc,
-} from './newer-glibc.js';
+} from '../newer-glibc.js';
 
 /** A running embedded Chroma server. */
 export interface EmbeddedChromaHandle {

@@ -5,9 +5,9 @@ import {
   createVectorStore,
   VectorStoreUnavailableError,
   type ChunkToStore,
-} from '../../src/services/vector-store.js';
-import { startTestChroma, type TestChroma } from '../support/chroma.js';
-import { silentLogger } from '../support/database.js';
+} from '../../../src/services/knowledge-base/vector-store.js';
+import { startTestChroma, type TestChroma } from '../../support/chroma.js';
+import { silentLogger } from '../../support/database.js';
 
 const unit = (dimension: number, index: number) => Array.from({ length: dimension }, (_, i) => (i === index ? 1 : 0));
 const chunk = (

@@ -4,8 +4,8 @@
  * arrive as messages; concurrent ones are still batched by the embedder.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { LogLevel } from '../config.js';
-import { createLogger } from '../logger.js';
+import type { LogLevel } from '../../config.js';
+import { createLogger } from '../../logger.js';
 import { createEmbedder, type Embedder } from './embeddings.js';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './embedding-thread.js';
 

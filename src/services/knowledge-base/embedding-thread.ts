@@ -8,7 +8,7 @@ import {
   type Embedding,
   type ModelPrefixes,
 } from './embeddings.js';
-import { withTimeout } from '../timeout.js';
+import { withTimeout } from '../../timeout.js';
 
 /** What the worker needs to build the embedder (a logger cannot cross threads; its level can). */
 export interface WorkerSetup {
@@ -35,7 +35,7 @@ const RELEASE_TIMEOUT_MS = 5_000;
 function workerEntry(): { file: URL; workerData: Record<string, unknown> } {
   if (import.meta.url.endsWith('.ts')) {
     return {
-      file: new URL('../worker-bootstrap.mjs', import.meta.url),
+      file: new URL('../../worker-bootstrap.mjs', import.meta.url),
       workerData: { entry: new URL('./embedding-worker.ts', import.meta.url).href, preload: ['@huggingface/transformers'] },
     };
   }

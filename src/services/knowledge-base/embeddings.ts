@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { FeatureExtractionPipeline, Tensor } from '@huggingface/transformers';
-import { StartupError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { StartupError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 
 /** One embedding vector. Mutable `number[]` because that is what the Chroma client takes. */
 export type Embedding = number[];
