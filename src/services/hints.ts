@@ -15,6 +15,11 @@ export interface HintRequest {
   readonly difficulty: Difficulty;
   /** The session's messages so far, oldest first. */
   readonly dialogue: readonly HintDialogueTurn[];
+  /**
+   * The language the trainee reads the bot in: the advice is written in it, while the phrase to say
+   * stays in the scenario's language (the client's). Default: the scenario's language.
+   */
+  readonly readerLanguage?: string;
 }
 
 /**
@@ -100,7 +105,7 @@ export function createHintService(deps: HintDependencies): HintService {
   /** The model's advice, or undefined when it is unavailable or answered invalidly twice. */
   async function adviceFrom(request: HintRequest, passages: readonly Passage[]): Promise<Hint | undefined> {
     const messages: ChatMessage[] = [
-      { role: 'system', content: buildHintSystemPrompt(request.scenario) },
+      { role: 'system', content: buildHintSystemPrompt(request.scenario, request.readerLanguage) },
       { role: 'user', content: buildHintInput(request, passages) },
     ];
     try {
@@ -182,15 +187,19 @@ const hintRules = [
 ];
 
 /** The hint model's instructions: the trainee is a salesperson in training and asked mid-conversation. */
-export function buildHintSystemPrompt(scenario: Pick<Scenario, 'language'>): string {
-  const language = languageNames[scenario.language] ?? `языке с кодом «${scenario.language}» (ISO 639-1)`;
+export function buildHintSystemPrompt(scenario: Pick<Scenario, 'language'>, readerLanguage = scenario.language): string {
+  const nameOf = (code: string) => languageNames[code] ?? `языке с кодом «${code}» (ISO 639-1)`;
   return [
     'Ты — наставник менеджера по продажам, который учится на тренажёре: он ведёт учебный разговор с клиентом, которого играет ИИ, и посреди разговора попросил подсказку.',
     'Дай короткий совет для этого момента разговора: что сделать следующим шагом и какую фразу сказать клиенту сейчас.',
     '',
     'Правила:',
     ...hintRules,
-    `- Пиши advice и phrase на ${language} языке.`,
+    ...(readerLanguage === scenario.language
+      ? [`- Пиши advice и phrase на ${nameOf(scenario.language)} языке.`]
+      : [
+          `- Пиши advice на ${nameOf(readerLanguage)} языке (на нём читает менеджер), а phrase — на ${nameOf(scenario.language)} (на нём идёт разговор с клиентом).`,
+        ]),
     '- Отвечай только JSON по схеме: {"advice": "…", "phrase": "…", "source": 1}.',
   ].join('\n');
 }

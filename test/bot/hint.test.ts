@@ -30,7 +30,7 @@ describe('/hint', () => {
 
     const reaction = await anna.send('/hint');
 
-    expect(hints.requests).toEqual([{ scenario: active.scenario, difficulty: 'medium', dialogue }]);
+    expect(hints.requests).toEqual([{ scenario: active.scenario, difficulty: 'medium', dialogue, readerLanguage: 'ru' }]);
     expect(reaction.methods).toEqual(['sendMessage', 'sendChatAction', 'sendMessage']);
     expect(reaction.callsOf('sendChatAction')).toEqual([{ chat_id: 7001, action: 'typing' }]);
     expect(reaction.texts).toEqual([
@@ -157,5 +157,7 @@ describe('/hint', () => {
       '⏳ Finding a hint for this moment of the conversation…',
       '💡 Hint\n\nAsk how leads are handled.\n\nTry saying: “How do you track leads now?”\n\nSource: sales-script.md',
     ]);
+    // The advice comes in the trainee's language; the phrase stays in the scenario's (the client's).
+    expect(bot.services.hints!.requests.map((r) => r.readerLanguage)).toEqual(['en']);
   });
 });

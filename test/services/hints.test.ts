@@ -4,6 +4,7 @@ import type { ChatMessage } from '../../src/db/queries/messages.js';
 import { chunkDocument } from '../../src/services/knowledge-base/chunker.js';
 import { parseDocument } from '../../src/services/knowledge-base/parsers.js';
 import {
+  buildHintSystemPrompt,
   createHintService,
   excerptOf,
   hintFormatName,
@@ -134,6 +135,13 @@ const userContent = (request: JsonRequest) => request.messages.find((m) => m.rol
 const systemContent = (request: JsonRequest) => request.messages.find((m) => m.role === 'system')!.content;
 
 describe('the hint service', () => {
+  it('writes the advice in the trainee’s language and the phrase in the scenario’s', () => {
+    expect(buildHintSystemPrompt({ language: 'ru' })).toContain('- Пиши advice и phrase на русском языке.');
+    expect(buildHintSystemPrompt({ language: 'ru' }, 'en')).toContain(
+      '- Пиши advice на английском языке (на нём читает менеджер), а phrase — на русском (на нём идёт разговор с клиентом).',
+    );
+  });
+
   it("searches the internal documents with the client's last line, then the trainee's, and advises from them", async () => {
     const { retriever, model, hints } = setUp([goodAnswer]);
     retriever.internal.set('Нам и в Excel нормально, всё работает.', [excelObjection, spin]);

@@ -26,11 +26,17 @@ feature.command('hint', async (ctx) => {
     return;
   }
   const dialogue = await training.dialogueSoFar(active.session.id);
+  const readerLanguage = await ctx.i18n.getLocale();
   await ctx.reply(ctx.t('hint-thinking'));
   let hint: Hint | undefined;
   try {
     hint = await whileTyping(ctx, () =>
-      hints.advise({ scenario: active.scenario, difficulty: active.session.difficulty as Difficulty, dialogue }),
+      hints.advise({
+        scenario: active.scenario,
+        difficulty: active.session.difficulty as Difficulty,
+        dialogue,
+        readerLanguage,
+      }),
     );
   } catch (error) {
     if (!(error instanceof KnowledgeUnavailableError)) throw error;
