@@ -48,7 +48,7 @@ describe('a trainee', () => {
     user.pressButton('sd:cold-call:medium');
     await user.waitForMessage((m) => m.text.includes('началась'));
     const card = await user.waitForNextMessage();
-    expect(card.text).toMatch(/^🗂 Карточка клиента\nНа линии: Ирина Сергеевна Ковалёва/);
+    expect(card.visibleText).toMatch(/^🗂 Карточка клиента\nНа линии: Ирина Сергеевна Ковалёва/);
     expect(card.parse_mode).toBe('HTML');
     const opening = await user.waitForNextMessage();
     expect(opening.text.length).toBeGreaterThan(5);
