@@ -84,6 +84,16 @@ const selfReference: readonly RegExp[] = [
   /\bменеджер\p{L}* по продажам котор\p{L}* учится|\bкоторый учится продавать/u,
 ].map(unicodeWords);
 
+/**
+ * The stems every self-reference pattern needs, tried first: the patterns' word boundaries in any
+ * script cost a look-behind at every position, and almost no line a client says has any of these.
+ */
+const selfReferenceStems =
+  /инструкц|промпт|prompt|system|instruction|language|\bai\b|ии|модел|нейросет|бот|интеллект|ассистент|помощник|виртуальн|рол|правил|системн|игра|исполня|отыгр|изобража|имитир|тренир|тренаж|учебн|учится/u;
+
+/** The same for the headings' patterns. */
+const headingStems = /скрыт|раскрыва|выдвига|возражени|убедит|следующий шаг|спросят|настроение|сведения/u;
+
 /** The prompt's headings and labels, as they read in the reply (normalised). */
 const headingPhrases: readonly RegExp[] = [
   // Not «скрытые потребности» alone: scenarios' behaviour says «скрытые потребности раскрывает только…».
@@ -145,8 +155,9 @@ export class ClientLeakDetector {
   find(text: string): ClientLeak | undefined {
     const normalized = normalize(text);
     if (this.copied.leaks(text)) return 'instruction-text';
-    if (markupPatterns.some((p) => p.test(text)) || headingPhrases.some((p) => p.test(normalized))) return 'prompt-heading';
-    if (selfReference.some((p) => p.test(normalized))) return 'self-reference';
+    if (markupPatterns.some((p) => p.test(text))) return 'prompt-heading';
+    if (headingStems.test(normalized) && headingPhrases.some((p) => p.test(normalized))) return 'prompt-heading';
+    if (selfReferenceStems.test(normalized) && selfReference.some((p) => p.test(normalized))) return 'self-reference';
     const items = text
       .split('\n')
       .map((line) => listItem.exec(line)?.[1])

@@ -19,7 +19,6 @@ const CHUNK_GAP_MS = 100;
 const CHUNKS = 4;
 
 const RSS_GROWTH_LIMIT = 0.2;
-const EVENT_LOOP_P99_LIMIT_MS = 50;
 
 /** A few trainees of their own warm the bot up (JIT, pool, caches) before RSS is first read. */
 const WARMUP_TRAINEES = 10;
@@ -415,8 +414,8 @@ describe('load', () => {
           `every chat got exactly its own answers 1..${TURNS} in order, and no draft of another's; ${TRAINEES * TURNS} trainee lines and ` +
           `${TRAINEES * TURNS + TRAINEES} client lines stored, each line once, every reply marked delivered; bot RSS once idle after the run ` +
           `(read every second, at most ${RELEASE_WAIT_MS / 1000} s) within ${RSS_GROWTH_LIMIT * 100}% of before (after a warm-up), the bot ` +
-          `allocating with jemalloc as in the Docker image; bot event-loop delay p99 over the turns ` +
-          `(prom-client, 10 ms resolution included) < ${EVENT_LOOP_P99_LIMIT_MS} ms; no error logged`,
+          `allocating with jemalloc as in the Docker image; no error logged. The event-loop delay is reported, ` +
+          `not asserted: speed targets are the benchmark's (npm run bench), never a test's`,
       });
       const w = world!;
       expect(await warmUp(w)).toEqual([]);
@@ -462,7 +461,6 @@ describe('load', () => {
       expect(await checkInvariants(w, sent)).toEqual([]);
       expect(warnings.filter((line) => /"level":(5|6)\d\b/.test(line)).slice(0, 5)).toEqual([]);
       expect(rssGrowth, 'bot RSS growth once idle after the run').toBeLessThanOrEqual(RSS_GROWTH_LIMIT);
-      expect(atEnd.eventLoopP99Ms, 'bot event-loop delay p99 over the turns, ms').toBeLessThan(EVENT_LOOP_P99_LIMIT_MS);
     },
   );
 });
