@@ -6,6 +6,7 @@ import { interleaveByRank } from './knowledge-base/rank-fusion.js';
 import { ModelUnavailableError, type ChatModel } from './llm.js';
 import { passageKey, passageSource, type Passage, type Retriever } from './knowledge-base/retriever.js';
 import type { Difficulty, Scenario } from './scenarios.js';
+import { escapeData, structuredAnswers } from './structured-answer.js';
 
 /** A line of the dialogue so far: `user` is the trainee, `assistant` the client. */
 export type HintDialogueTurn = Pick<ChatMessage, 'role' | 'content'>;
@@ -68,39 +69,21 @@ export const hintAnswerSchema = z.strictObject({
 });
 type HintAnswer = z.infer<typeof hintAnswerSchema>;
 
-const jsonSchema = (() => {
-  const { $schema: _drop, ...schema } = z.toJSONSchema(hintAnswerSchema) as Record<string, unknown>;
-  return schema;
-})();
-
 /** The JSON schema's name: the structured-output request is recognisable as a hint's. */
 export const hintFormatName = 'sales_hint';
 
 const limits = { advice: 600, phrase: 300 } as const;
 
 export function createHintService(deps: HintDependencies): HintService {
-  // Learned once per process, as the judge does: an endpoint that refuses json_schema gets JSON mode.
-  let structuredOutput = true;
-
-  async function ask(messages: readonly ChatMessage[]): Promise<string> {
-    type JsonRequest = Parameters<ChatModel['completeJson']>[0];
-    const request = (format: JsonRequest['format']): JsonRequest => ({
-      model: deps.modelName,
-      messages,
-      format,
-      temperature: hintTemperature,
-    });
-    if (structuredOutput) {
-      try {
-        return (await deps.model.completeJson(request({ name: hintFormatName, schema: jsonSchema }))).text;
-      } catch (error) {
-        if (!(error instanceof ModelUnavailableError) || error.failure !== 'rejected') throw error;
-        deps.logger.warn({ err: error }, 'the hint endpoint refused json_schema; using JSON mode with validation');
-        structuredOutput = false;
-      }
-    }
-    return (await deps.model.completeJson(request('json_object'))).text;
-  }
+  const answers = structuredAnswers<HintAnswer>({
+    model: deps.model,
+    modelName: deps.modelName,
+    logger: deps.logger,
+    formatName: hintFormatName,
+    what: 'hint',
+    schema: hintAnswerSchema,
+    temperature: hintTemperature,
+  });
 
   /** The model's advice, or undefined when it is unavailable or answered invalidly twice. */
   async function adviceFrom(request: HintRequest, passages: readonly Passage[]): Promise<Hint | undefined> {
@@ -109,26 +92,15 @@ export function createHintService(deps: HintDependencies): HintService {
       { role: 'user', content: buildHintInput(request, passages) },
     ];
     try {
-      const first = await ask(messages);
-      const answer = validateAnswer(first, passages.length);
-      if (answer.ok) return adviceOf(answer.answer, passages);
-      deps.logger.warn({ problems: answer.problems }, 'hint answer invalid; asking once to repair it');
-      const repaired = validateAnswer(
-        await ask([
-          ...messages,
-          { role: 'assistant', content: first },
-          {
-            role: 'user',
-            content: `Ответ не прошёл проверку: ${answer.problems.join('; ')}. Пришли исправленный JSON целиком, строго по схеме, без пояснений.`,
-          },
-        ]),
-        passages.length,
-      );
-      if (repaired.ok) return adviceOf(repaired.answer, passages);
-      deps.logger.warn({ problems: repaired.problems }, 'hint answer invalid after repair: showing the passage');
+      return adviceOf(await answers.ask(messages, (answer) => problemsOf(answer, passages.length)), passages);
     } catch (error) {
       if (!(error instanceof ModelUnavailableError)) throw error;
-      deps.logger.warn({ err: error }, 'hint: the model is unavailable, showing the passage');
+      deps.logger.warn(
+        { err: error },
+        error.failure === 'malformed'
+          ? 'hint answer invalid after repair: showing the passage'
+          : 'hint: the model is unavailable, showing the passage',
+      );
     }
     return undefined;
   }
@@ -259,30 +231,15 @@ function shortenLine(text: string): string {
   return text.length > lineChars ? `${text.slice(0, lineChars)} […]` : text;
 }
 
-function escapeData(text: string): string {
-  return text.replaceAll('<', '‹').replaceAll('>', '›');
-}
-
-type Validated = { ok: true; answer: HintAnswer } | { ok: false; problems: string[] };
-
-function validateAnswer(text: string, passageCount: number): Validated {
-  let data: unknown;
-  try {
-    data = JSON.parse(stripCodeFence(text));
-  } catch {
-    return { ok: false, problems: ['ответ не является JSON'] };
-  }
-  const parsed = hintAnswerSchema.safeParse(data);
-  if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
-  const { advice, phrase, source } = parsed.data;
-  const problems = [
+/** What is wrong with an answer that has the schema's shape. */
+function problemsOf({ advice, phrase, source }: HintAnswer, passageCount: number): string[] {
+  return [
     ...(plain(advice) === '' ? ['advice: пусто'] : []),
     ...(advice.length > limits.advice ? [`advice: длиннее ${limits.advice} символов, нужно одно-два предложения`] : []),
     ...(unquoted(plain(phrase)) === '' ? ['phrase: пусто'] : []),
     ...(phrase.length > limits.phrase ? [`phrase: длиннее ${limits.phrase} символов, нужна одна фраза`] : []),
     ...(source < 1 || source > passageCount ? [`source: номер фрагмента от 1 до ${passageCount}`] : []),
   ];
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, answer: parsed.data };
 }
 
 function adviceOf(answer: HintAnswer, passages: readonly Passage[]): Hint {
@@ -292,11 +249,6 @@ function adviceOf(answer: HintAnswer, passages: readonly Passage[]): Hint {
     phrase: unquoted(plain(answer.phrase)),
     source: passageSource(passages[answer.source - 1]!),
   };
-}
-
-function stripCodeFence(text: string): string {
-  const fenced = /^```(?:json)?\s*([\s\S]*?)\s*```$/.exec(text.trim());
-  return fenced ? fenced[1]! : text;
 }
 
 /** Markdown a model adds despite being asked not to: emphasis and code marks. */

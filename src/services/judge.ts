@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { ChatMessage } from '../db/queries/messages.js';
 import type { CriterionScoreRecord, DeliveryRecord, FactRecord } from '../db/schema.js';
 import { describeDeliveryForJudge } from './delivery.js';
-import { ModelUnavailableError, type ChatModel, type JsonSchemaFormat } from './llm.js';
+import { ModelUnavailableError, type ChatModel } from './llm.js';
 import { PromptLeakDetector } from './prompt-leak.js';
 import {
   deliveryCriterionKey,
@@ -14,6 +14,7 @@ import {
   type Scenario,
   type ScenarioBrief,
 } from './scenarios.js';
+import { escapeData, repairRequest, structuredAnswers } from './structured-answer.js';
 import { estimateTokens } from './token-budget.js';
 
 /** What the judge model must answer: validated with zod, sent to the model as JSON schema. */
@@ -87,11 +88,6 @@ export function criteriaFor(scenario: Scenario, delivery: DeliveryRecord | undef
   return delivery && criterion ? [...scenario.rubric, { key: deliveryCriterionKey, ...criterion }] : scenario.rubric;
 }
 
-const jsonSchema = (() => {
-  const { $schema: _drop, ...schema } = z.toJSONSchema(judgeAnswerSchema) as Record<string, unknown>;
-  return schema;
-})();
-
 export interface JudgeDependencies {
   readonly model: ChatModel;
   readonly modelName: string;
@@ -108,37 +104,16 @@ export const defaultJudgeContextTokens = 32_000;
 export const defaultJudgeTemperature = 0;
 
 export function createJudge(deps: JudgeDependencies): Judge {
-  const temperature = deps.temperature ?? defaultJudgeTemperature;
-  // Learned once per process: an endpoint that refuses json_schema gets JSON mode from then on, and
-  // one whose model takes no temperature (reasoning models accept only their default) gets none.
-  let structuredOutput = true;
-  let sendTemperature = true;
-
-  async function complete(messages: readonly ChatMessage[], format: JsonSchemaFormat | 'json_object'): Promise<string> {
-    const request = () =>
-      deps.model.completeJson({ model: deps.modelName, messages, format, ...(sendTemperature ? { temperature } : {}) });
-    try {
-      return (await request()).text;
-    } catch (error) {
-      if (!sendTemperature || !refusesTemperature(error)) throw error;
-      deps.logger.warn({ err: error, temperature }, "the judge model refuses a set temperature; using the model's default");
-      sendTemperature = false;
-      return (await request()).text;
-    }
-  }
-
-  async function ask(messages: readonly ChatMessage[]): Promise<string> {
-    if (structuredOutput) {
-      try {
-        return await complete(messages, { name: 'sales_dialogue_evaluation', schema: jsonSchema });
-      } catch (error) {
-        if (!(error instanceof ModelUnavailableError) || error.failure !== 'rejected') throw error;
-        deps.logger.warn({ err: error }, 'the judge endpoint refused json_schema; using JSON mode with validation');
-        structuredOutput = false;
-      }
-    }
-    return complete(messages, 'json_object');
-  }
+  const answers = structuredAnswers<JudgeAnswer>({
+    model: deps.model,
+    modelName: deps.modelName,
+    logger: deps.logger,
+    formatName: 'sales_dialogue_evaluation',
+    what: 'judge',
+    schema: judgeAnswerSchema,
+    lenientSchema: lenientAnswerSchema,
+    temperature: deps.temperature ?? defaultJudgeTemperature,
+  });
 
   return {
     async scoreTranscript(input) {
@@ -193,7 +168,7 @@ export function createJudge(deps: JudgeDependencies): Judge {
         model: deps.modelName,
         omittedMessages: fitted.omitted,
         delivery: delivery ?? null,
-        temperature: sendTemperature ? temperature : null,
+        temperature: answers.temperatureSent(),
       });
       const dropped = {
         quotes: evaluation.criteria.filter((c) => c.quoteDropped).length,
@@ -207,19 +182,7 @@ export function createJudge(deps: JudgeDependencies): Judge {
         );
       return evaluation;
     };
-    const first = await ask(messages);
-    const verdict = validateVerdict(first, criteria);
-    if (verdict.ok) return scored(verdict.answer);
-
-    deps.logger.warn({ problems: verdict.problems }, 'judge answer invalid; asking once to repair it');
-    const repaired = await ask([
-      ...messages,
-      { role: 'assistant', content: first },
-      { role: 'user', content: repairRequest(verdict.problems) },
-    ]);
-    const second = validateVerdict(repaired, criteria);
-    if (second.ok) return scored(second.answer);
-    throw new ModelUnavailableError('malformed', `judge answer invalid after repair: ${second.problems.join('; ')}`);
+    return scored(await answers.ask(messages, (answer) => missingCriteria(answer, criteria)));
   }
 }
 
@@ -419,10 +382,6 @@ export function buildJudgeInput(
 
 const judgeInputFrame = 'Оцени диалог выше по критериям. Ответ — JSON.';
 
-function escapeData(text: string): string {
-  return text.replaceAll('<', '‹').replaceAll('>', '›');
-}
-
 const sha12 = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 12);
 
 /** Bumped by hand when the judge's instructions change in meaning. */
@@ -462,37 +421,11 @@ export function rubricVersionOf(criteria: readonly RubricCriterion[]): string {
   );
 }
 
-function repairRequest(problems: readonly string[]): string {
-  return `Ответ не прошёл проверку: ${problems.join('; ')}. Пришли исправленный JSON целиком, строго по схеме, без пояснений.`;
-}
-
-/** The endpoint refused the temperature itself (o1/o3-style models take only their default). */
-function refusesTemperature(error: unknown): boolean {
-  return error instanceof ModelUnavailableError && error.failure === 'rejected' && /temperature/i.test(error.message);
-}
-
-type Verdict = { ok: true; answer: JudgeAnswer } | { ok: false; problems: string[] };
-
-function validateVerdict(text: string, criteria: readonly RubricCriterion[]): Verdict {
-  let data: unknown;
-  try {
-    data = JSON.parse(stripCodeFence(text));
-  } catch {
-    return { ok: false, problems: ['ответ не является JSON'] };
-  }
-  const parsed = lenientAnswerSchema.safeParse(data);
-  if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
-  }
-  const keys = new Set(parsed.data.criteria.map((c) => c.key));
+/** The rubric's criteria the answer has no score for, as problems to repair. */
+function missingCriteria(answer: JudgeAnswer, criteria: readonly RubricCriterion[]): string[] {
+  const keys = new Set(answer.criteria.map((c) => c.key));
   const missing = criteria.filter((c) => !keys.has(c.key)).map((c) => c.key);
-  if (missing.length > 0) return { ok: false, problems: [`нет оценок по критериям: ${missing.join(', ')}`] };
-  return { ok: true, answer: parsed.data };
-}
-
-function stripCodeFence(text: string): string {
-  const fenced = /^```(?:json)?\s*([\s\S]*?)\s*```$/.exec(text.trim());
-  return fenced ? fenced[1]! : text;
+  return missing.length > 0 ? [`нет оценок по критериям: ${missing.join(', ')}`] : [];
 }
 
 /** Drops any text that repeats the judge's instructions; the score itself is unaffected. */
