@@ -3,15 +3,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asTelegramFileId, asTelegramId, type UserId } from '../../src/db/ids.js';
 import { getOrCreateUser } from '../../src/db/queries/users.js';
 import { buildClientSystemPrompt, steadyLine } from '../../src/services/client-role.js';
-import { createJudge } from '../../src/services/judge.js';
-import { createChatModel } from '../../src/services/llm.js';
 import { loadScenarios, type ScenarioCatalog } from '../../src/services/scenarios.js';
-import { createSpeechToText } from '../../src/services/speech-to-text.js';
 import { TrainingService, type TurnResult } from '../../src/services/training/index.js';
-import { createTestDatabase, silentLogger, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { captureLogs, WARN, type LogRecord } from '../support/log-capture.js';
 import { isJudgeRequest, judgeVerdict, lastTraineeLine, textOf } from '../support/model-script.js';
 import { OpenAiFake, type RecordedRequest, type Reply } from '../support/openai-fake.js';
+import { trainingAgainstStandIns } from '../support/training-service.js';
 
 let database: TestDatabase;
 let openai: OpenAiFake;
@@ -36,20 +34,9 @@ function clientModel(...client: Array<(request: RecordedRequest) => Reply>) {
 beforeAll(async () => {
   [database, openai] = await Promise.all([createTestDatabase(), OpenAiFake.start()]);
   scenarios = await loadScenarios(path.resolve(import.meta.dirname, '../../scenarios'));
-  const chat = createChatModel({ apiKey: openai.apiKey, baseUrl: openai.baseUrl, timeoutMs: 3_000 }, silentLogger);
   const captured = captureLogs('info');
   logs = captured.records;
-  training = new TrainingService({
-    db: database.db,
-    scenarios,
-    chat,
-    judge: createJudge({ model: chat, modelName: 'judge', logger: silentLogger }),
-    speechToText: createSpeechToText(
-      { apiKey: openai.apiKey, baseUrl: openai.baseUrl, model: 'whisper-1', timeoutMs: 3_000 },
-      silentLogger,
-    ),
-    clientModel: 'client',
-    historyTokenBudget: 6_000,
+  training = trainingAgainstStandIns(database, openai, scenarios, {
     metrics: {
       countTurn: (outcome) => turnsCounted.push(outcome),
       countError: () => undefined,

@@ -3,14 +3,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asTelegramFileId, asTelegramId, type UserId } from '../../src/db/ids.js';
 import { getOrCreateUser } from '../../src/db/queries/users.js';
-import { createJudge } from '../../src/services/judge.js';
-import { createChatModel } from '../../src/services/llm.js';
 import { loadScenarios, type ScenarioCatalog } from '../../src/services/scenarios.js';
-import { createSpeechToText } from '../../src/services/speech-to-text.js';
 import { SpokenTurnNotTranscribedError, TrainingService, type AudioDownloader } from '../../src/services/training/index.js';
-import { createTestDatabase, silentLogger, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { isJudgeRequest, rubricKeysOf, scriptedModel, textOf } from '../support/model-script.js';
 import { OpenAiFake } from '../support/openai-fake.js';
+import { trainingAgainstStandIns } from '../support/training-service.js';
 
 const voiceTurn = readFileSync(path.resolve(import.meta.dirname, '../fixtures/voice-turn.ogg'));
 const silent = readFileSync(path.resolve(import.meta.dirname, '../fixtures/voice-silent.ogg'));
@@ -34,20 +32,7 @@ const download: AudioDownloader = async (fileId) => {
 beforeAll(async () => {
   [database, openai] = await Promise.all([createTestDatabase(), OpenAiFake.start()]);
   scenarios = await loadScenarios(path.resolve(import.meta.dirname, '../../scenarios'));
-  const chat = createChatModel({ apiKey: openai.apiKey, baseUrl: openai.baseUrl, timeoutMs: 3_000 }, silentLogger);
-  training = new TrainingService({
-    db: database.db,
-    scenarios,
-    chat,
-    judge: createJudge({ model: chat, modelName: 'judge', logger: silentLogger }),
-    speechToText: createSpeechToText(
-      { apiKey: openai.apiKey, baseUrl: openai.baseUrl, model: 'whisper-1', timeoutMs: 3_000 },
-      silentLogger,
-    ),
-    clientModel: 'client',
-    historyTokenBudget: 6_000,
-    logger: silentLogger,
-  });
+  training = trainingAgainstStandIns(database, openai, scenarios);
 });
 beforeEach(() => {
   openai.respondWith(scriptedModel());
