@@ -23,7 +23,6 @@ export type BotTraining = Pick<
   | 'finish'
   | 'markEvaluationDelivered'
   | 'pastEvaluation'
-  | 'recentDialogue'
   | 'dialogueSoFar'
   | 'history'
 >;

@@ -193,8 +193,6 @@ export class FakeTraining implements BotTraining {
   judge: (training: ActiveTraining, turns: readonly string[]) => Verdict | Promise<Verdict> = () => defaultEvaluation;
   /** What /history lists, newest first. */
   historyRows: Array<SessionSummary & { scenarioTitle: string }> = [];
-  /** The dialogue as one text (recentDialogue). */
-  dialogue = '';
   /** The dialogue so far, oldest first: what /hint reads. */
   messagesSoFar: ChatMessage[] = [];
   /** The ids of the opening lines `start` stored, to be marked delivered. */
@@ -359,11 +357,6 @@ export class FakeTraining implements BotTraining {
 
   async markEvaluationDelivered(sessionId: TrainingSession['id']): Promise<void> {
     this.record('markEvaluationDelivered', sessionId);
-  }
-
-  async recentDialogue(sessionId: TrainingSession['id']): Promise<string> {
-    this.record('recentDialogue', sessionId);
-    return this.dialogue;
   }
 
   async dialogueSoFar(sessionId: TrainingSession['id']): Promise<ChatMessage[]> {

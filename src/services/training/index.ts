@@ -100,10 +100,6 @@ export class TrainingService {
     return this.findInterrupted();
   }
 
-  recentDialogue(sessionId: TrainingSession['id'], turns?: number): Promise<string> {
-    return this.sessions.recentDialogue(sessionId, turns);
-  }
-
   dialogueSoFar(sessionId: TrainingSession['id'], turns?: number): ReturnType<TrainingSessions['dialogueSoFar']> {
     return this.sessions.dialogueSoFar(sessionId, turns);
   }

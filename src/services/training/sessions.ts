@@ -115,15 +115,6 @@ export class TrainingSessions {
     if (this.activeByUser.size > activeCacheSize) this.activeByUser.delete(this.activeByUser.keys().next().value!);
   }
 
-  /** The last few lines of a session's dialogue as one text. */
-  async recentDialogue(sessionId: TrainingSession['id'], turns = 4): Promise<string> {
-    const history = await this.query('read the dialogue', (db) => lastMessages(db, sessionId, turns));
-    return history
-      .slice(-turns)
-      .map((m) => m.content)
-      .join('\n');
-  }
-
   /** The latest `turns` lines of the dialogue, oldest first, without turns in which nothing was heard: what /hint reads. */
   dialogueSoFar(sessionId: TrainingSession['id'], turns = 20): Promise<ChatMessage[]> {
     return this.query('read the dialogue', (db) => lastMessages(db, sessionId, turns));
