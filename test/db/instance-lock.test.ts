@@ -91,8 +91,13 @@ describe('the instance lock', () => {
     const [before] = await holders();
     await other`select pg_terminate_backend(${before!})`;
     const after = await eventually(async () => (await holders()).find((pid) => pid !== before));
-    const [row] = await other<{ backend_pid: number }[]>`select backend_pid from bot_instances`;
-    expect(row?.backend_pid).toBe(after);
+    // The lock is taken first and the holder recorded right after it: wait for the record.
+    const row = await eventually(async () => {
+      const [recorded] = await other<{ backend_pid: number }[]>`select backend_pid from bot_instances`;
+      return recorded?.backend_pid === before ? undefined : recorded;
+    });
+    expect(row.backend_pid).toBe(after);
+    await eventually(async () => (records().some((r) => r.msg === 'instance lock taken again') ? true : undefined));
     expect(records().map((r) => r.msg)).toContain('instance lock taken again');
   });
 
