@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   check,
@@ -25,6 +26,10 @@ export const exportStatus = pgEnum('export_status', ['pending', 'done']);
 export const messageKind = pgEnum('message_kind', ['text', 'voice', 'audio', 'video_note']);
 /** A trainee's choice of how the client answers; null follows the scenario's default. */
 export const voiceReplies = pgEnum('voice_replies', ['on', 'off']);
+/** How a person was let in: an admin's /allow (or the «Допустить» button), or an invite they redeemed. */
+export const accessGrantSource = pgEnum('access_grant_source', ['admin', 'invite']);
+/** What a model call was for: the counted tokens of a person's day and of the team's. */
+export const modelUsagePurpose = pgEnum('model_usage_purpose', ['client', 'judge', 'hint', 'transcription', 'speech']);
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -38,6 +43,13 @@ export const users = pgTable('users', {
   role: userRole('role').notNull().default('trainee'),
   /** /voice: the client answers with voice notes ('on'), in text ('off'), or as the scenario says (null). */
   voiceReplies: voiceReplies('voice_replies'),
+  /**
+   * The manager whose team this person is in: the one whose invite they redeemed, or the one an admin
+   * placed them with. Null: in no team (admins see them all the same).
+   */
+  managerId: integer('manager_id')
+    .references((): AnyPgColumn => users.id, { onDelete: 'set null' })
+    .$type<UserId>(),
   createdAt: createdAt(),
 });
 
@@ -203,9 +215,80 @@ export const inviteRedemptions = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' })
       .$type<UserId>(),
+    /** When the invite's creator was told that this person joined; null: still to tell (after a crash too). */
+    inviterNotifiedAt: timestamp('inviter_notified_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
   (table) => [primaryKey({ columns: [table.code, table.userId] })],
+);
+
+/**
+ * The allowlist kept in PostgreSQL, beside ALLOWED_USER_IDS: one row per person let in by /allow, by
+ * the «Допустить» button, or by redeeming an invite (in every access mode). A revoked row stays, with
+ * `revoked_at`, so that /revoke also shuts out someone ALLOWED_USER_IDS or an old invite would let in;
+ * a later /allow clears it.
+ */
+export const accessGrants = pgTable('access_grants', {
+  telegramId: bigint('telegram_id', { mode: 'number' }).primaryKey().$type<TelegramId>(),
+  source: accessGrantSource('source').notNull(),
+  /** Who let them in (the admin, or the invite's creator); null once that person was erased. */
+  grantedBy: integer('granted_by')
+    .references(() => users.id, { onDelete: 'set null' })
+    .$type<UserId>(),
+  inviteCode: text('invite_code').references(() => invites.code, { onDelete: 'set null' }),
+  grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  revokedBy: integer('revoked_by')
+    .references(() => users.id, { onDelete: 'set null' })
+    .$type<UserId>(),
+});
+
+/**
+ * People the gate refused, so that an admin (or the inviter whose expired or used-up link they
+ * followed) can let them in with a button. Not employees: never in «Сотрудники» or /team.
+ */
+export const accessRequests = pgTable('access_requests', {
+  telegramId: bigint('telegram_id', { mode: 'number' }).primaryKey().$type<TelegramId>(),
+  username: text('username'),
+  firstName: text('first_name'),
+  lastName: text('last_name'),
+  languageCode: text('language_code'),
+  /** The invite they tried, when that is why they were refused (expired, used up). */
+  inviteCode: text('invite_code').references(() => invites.code, { onDelete: 'set null' }),
+  lastRefusedAt: timestamp('last_refused_at', { withTimezone: true }).notNull().defaultNow(),
+  /** When admins (or the inviter) were last told; at most once a day per person. */
+  notifiedAt: timestamp('notified_at', { withTimezone: true }),
+  createdAt: createdAt(),
+});
+
+/**
+ * Every model call's tokens, for the daily budgets (USER_DAILY_TOKENS, TEAM_DAILY_TOKENS) and the
+ * cost per session in /metrics and the sheet. `user_id` null: the person was erased, the team's day
+ * still counts it.
+ */
+export const modelUsage = pgTable(
+  'model_usage',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    userId: integer('user_id')
+      .references(() => users.id, { onDelete: 'set null' })
+      .$type<UserId>(),
+    sessionId: integer('session_id')
+      .references(() => sessions.id, { onDelete: 'set null' })
+      .$type<SessionId>(),
+    purpose: modelUsagePurpose('purpose').notNull(),
+    model: text('model').notNull(),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    /** Estimated from MODEL_PRICE_PER_1K_INPUT / _OUTPUT at the time of the call. */
+    costUsd: real('cost_usd').notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    index('model_usage_user_created').on(table.userId, table.createdAt),
+    index('model_usage_created').on(table.createdAt),
+    index('model_usage_session').on(table.sessionId),
+  ],
 );
 
 /** Outbox of the managers' sheet: one row per finished session, written with its evaluation. */

@@ -112,6 +112,7 @@ export class FakeAccess implements AccessService {
       languageCode: 'ru',
       role: options.role ?? 'trainee',
       voiceReplies: null,
+      managerId: null,
       createdAt: new Date('2030-01-01T00:00:00Z'),
     };
     this.users.set(user.telegramId, user);
