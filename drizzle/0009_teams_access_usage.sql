@@ -22,6 +22,24 @@ CREATE TABLE "access_requests" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "evaluation_disputes" (
+	"session_id" integer PRIMARY KEY NOT NULL,
+	"reason" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"manager_notified_at" timestamp with time zone,
+	"resolved_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "evaluation_reviews" (
+	"session_id" integer PRIMARY KEY NOT NULL,
+	"reviewer_id" integer,
+	"score" integer NOT NULL,
+	"comment" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "evaluation_reviews_score_range" CHECK ("evaluation_reviews"."score" between 0 and 100)
+);
+--> statement-breakpoint
 CREATE TABLE "model_usage" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"user_id" integer,
@@ -40,12 +58,16 @@ ALTER TABLE "access_grants" ADD CONSTRAINT "access_grants_granted_by_users_id_fk
 ALTER TABLE "access_grants" ADD CONSTRAINT "access_grants_invite_code_invites_code_fk" FOREIGN KEY ("invite_code") REFERENCES "public"."invites"("code") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "access_grants" ADD CONSTRAINT "access_grants_revoked_by_users_id_fk" FOREIGN KEY ("revoked_by") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "access_requests" ADD CONSTRAINT "access_requests_invite_code_invites_code_fk" FOREIGN KEY ("invite_code") REFERENCES "public"."invites"("code") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "evaluation_disputes" ADD CONSTRAINT "evaluation_disputes_session_id_sessions_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "evaluation_reviews" ADD CONSTRAINT "evaluation_reviews_session_id_sessions_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "evaluation_reviews" ADD CONSTRAINT "evaluation_reviews_reviewer_id_users_id_fk" FOREIGN KEY ("reviewer_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "model_usage" ADD CONSTRAINT "model_usage_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "model_usage" ADD CONSTRAINT "model_usage_session_id_sessions_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "model_usage_user_created" ON "model_usage" USING btree ("user_id","created_at");--> statement-breakpoint
 CREATE INDEX "model_usage_created" ON "model_usage" USING btree ("created_at");--> statement-breakpoint
 CREATE INDEX "model_usage_session" ON "model_usage" USING btree ("session_id");--> statement-breakpoint
-ALTER TABLE "users" ADD CONSTRAINT "users_manager_id_users_id_fk" FOREIGN KEY ("manager_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "users" ADD CONSTRAINT "users_manager_id_users_id_fk" FOREIGN KEY ("manager_id") REFERENCES "public"."users"("id") ON DELETE set null ON UPDATE no action;
+--> statement-breakpoint
 -- Backfill: whoever a manager's (or an admin's) invite admitted is in that person's team.
 UPDATE "users" AS u SET "manager_id" = i."created_by"
   FROM "invite_redemptions" AS r

@@ -184,6 +184,40 @@ export const evaluations = pgTable(
   (table) => [check('evaluations_total_score_range', sql`${table.totalScore} between 0 and 100`)],
 );
 
+/** A manager's second opinion on an evaluation: kept beside the AI's score, both exported. */
+export const evaluationReviews = pgTable(
+  'evaluation_reviews',
+  {
+    sessionId: integer('session_id')
+      .primaryKey()
+      .references(() => sessions.id, { onDelete: 'cascade' })
+      .$type<SessionId>(),
+    /** Null once the reviewer was erased; the corrected score stays. */
+    reviewerId: integer('reviewer_id')
+      .references(() => users.id, { onDelete: 'set null' })
+      .$type<UserId>(),
+    score: integer('score').notNull(),
+    comment: text('comment').notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [check('evaluation_reviews_score_range', sql`${table.score} between 0 and 100`)],
+);
+
+/** A trainee's dispute of an evaluation, with their reason; the manager is told, and answers with a review. */
+export const evaluationDisputes = pgTable('evaluation_disputes', {
+  sessionId: integer('session_id')
+    .primaryKey()
+    .references(() => sessions.id, { onDelete: 'cascade' })
+    .$type<SessionId>(),
+  reason: text('reason').notNull(),
+  createdAt: createdAt(),
+  /** When the manager was told; null: still to tell (after a crash too). */
+  managerNotifiedAt: timestamp('manager_notified_at', { withTimezone: true }),
+  /** When a review answered it. */
+  resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+});
+
 export const invites = pgTable(
   'invites',
   {
