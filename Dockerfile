@@ -88,6 +88,7 @@ ENV EMBEDDING_MODEL=${EMBEDDING_MODEL} \
 # too: `docker compose exec bot node dist/cli/kb-index.js`.
 COPY drizzle ./drizzle
 COPY scenarios ./scenarios
+COPY programs ./programs
 COPY calibration ./calibration
 COPY knowledge_base ./knowledge_base
 COPY --from=build /app/dist ./dist

@@ -64,6 +64,21 @@ const positiveInt = (fallback: number) =>
       .default(fallback),
   );
 
+const nonNegativeInt = (fallback: number) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ error: 'должно быть числом' })
+      .int('должно быть целым числом')
+      .min(0, 'не может быть меньше нуля')
+      .default(fallback),
+  );
+const nonNegativeNumber = (fallback: number) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number({ error: 'должно быть числом' }).min(0, 'не может быть меньше нуля').default(fallback),
+  );
+
 const telegramIdList = () =>
   z.preprocess(
     emptyAsUndefined,
@@ -354,14 +369,16 @@ const envSchema = z.object({
       z.enum(['allowlist', 'invite', 'open'], { error: 'допустимо: allowlist, invite или open' }).default('allowlist'),
     ),
     {
-      meaning: 'Кто может пользоваться ботом: allowlist (список), invite (по приглашению) или open (все)',
+      meaning:
+        'Кто может пользоваться ботом: allowlist (ALLOWED_USER_IDS, /allow и приглашения), invite (только приглашения и /allow) или open (все); /revoke закрывает доступ в любом режиме',
       default: 'allowlist',
       example: 'allowlist',
       fix: 'укажите allowlist, invite или open',
     },
   ),
   ALLOWED_USER_IDS: documented(telegramIdList(), {
-    meaning: 'Telegram id допущенных сотрудников через запятую',
+    meaning:
+      'Telegram id допущенных сотрудников через запятую; к ним добавляются допущенные командой /allow и по приглашениям (хранятся в PostgreSQL)',
     default: 'пусто',
     example: '111111111,222222222',
     fix: 'перечислите числовые Telegram id через запятую',
@@ -409,6 +426,23 @@ const envSchema = z.object({
     example: '15000',
     fix: 'укажите целое число миллисекунд',
   }),
+  PASS_SCORE: documented(
+    z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number({ error: 'должно быть числом' })
+        .int('должно быть целым числом')
+        .min(1, 'должно быть от 1 до 100')
+        .max(100, 'должно быть от 1 до 100')
+        .default(70),
+    ),
+    {
+      meaning: 'Проходной балл: линия на картинках /stats и /team, ниже неё критерий считается проваленным',
+      default: '70',
+      example: '70',
+      fix: 'укажите целое число от 1 до 100',
+    },
+  ),
   RETENTION_DAYS: documented(optionalPositiveInt(), {
     meaning:
       'Через сколько дней после завершения тренировки удалять её переписку (оценки и баллы остаются); проверяется раз в сутки',
@@ -416,6 +450,139 @@ const envSchema = z.object({
     example: '180',
     fix: 'укажите целое число дней больше нуля или удалите переменную, чтобы хранить переписку всегда',
   }),
+  TURN_RATE_PER_MINUTE: documented(positiveInt(20), {
+    meaning:
+      'Сколько реплик в минуту один сотрудник может отправить клиенту; сверх — реплика не передаётся, сотрудник видит просьбу повторить позже (счёт в памяти процесса)',
+    default: '20',
+    example: '20',
+    fix: 'укажите целое число больше нуля',
+  }),
+  TURN_BURST: documented(positiveInt(5), {
+    meaning: 'Сколько реплик подряд можно отправить без паузы, прежде чем действует TURN_RATE_PER_MINUTE',
+    default: '5',
+    example: '5',
+    fix: 'укажите целое число больше нуля',
+  }),
+  FINISH_RATE_PER_HOUR: documented(positiveInt(10), {
+    meaning: 'Сколько раз в час один сотрудник может вызвать /finish (оценку судьи)',
+    default: '10',
+    example: '10',
+    fix: 'укажите целое число больше нуля',
+  }),
+  USER_DAILY_TOKENS: documented(nonNegativeInt(0), {
+    meaning: 'Дневной лимит токенов модели на одного сотрудника (сутки по TEAM_TIME_ZONE); 0 — без лимита',
+    default: '0',
+    example: '200000',
+    fix: 'укажите целое число токенов (0 — без лимита)',
+  }),
+  TEAM_DAILY_TOKENS: documented(nonNegativeInt(0), {
+    meaning: 'Дневной лимит токенов модели на команду руководителя (сутки по TEAM_TIME_ZONE); 0 — без лимита',
+    default: '0',
+    example: '2000000',
+    fix: 'укажите целое число токенов (0 — без лимита)',
+  }),
+  MODEL_PRICE_PER_1K_INPUT: documented(nonNegativeNumber(0), {
+    meaning: 'Цена 1000 входных токенов модели в долларах — для оценки стоимости в базе, /metrics и таблице',
+    default: '0',
+    example: '0.00015',
+    fix: 'укажите число долларов, например 0.00015',
+  }),
+  MODEL_PRICE_PER_1K_OUTPUT: documented(nonNegativeNumber(0), {
+    meaning: 'Цена 1000 выходных токенов модели в долларах — для оценки стоимости',
+    default: '0',
+    example: '0.0006',
+    fix: 'укажите число долларов, например 0.0006',
+  }),
+  DEFAULT_PASS_MARK: documented(
+    z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number({ error: 'должно быть числом' })
+        .int('должно быть целым числом')
+        .min(1, 'должно быть от 1 до 100')
+        .max(100, 'должно быть от 1 до 100')
+        .default(80),
+    ),
+    {
+      meaning: 'Проходной балл задания /assign, если в сценарии нет своего passMark',
+      default: '80',
+      example: '80',
+      fix: 'укажите целое число от 1 до 100',
+    },
+  ),
+  PROGRAMS_DIR: documented(stringWithDefault('./programs'), {
+    meaning: 'Папка с программами обучения (наборы заданий, *.yaml)',
+    default: './programs',
+    example: './programs',
+    fix: 'укажите путь к папке с файлами программ',
+  }),
+  REMINDER_BEFORE_HOURS: documented(positiveInt(24), {
+    meaning: 'За сколько часов до срока задания напомнить сотруднику',
+    default: '24',
+    example: '24',
+    fix: 'укажите целое число часов больше нуля',
+  }),
+  QUIET_HOURS: documented(
+    z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .trim()
+        .regex(/^([01]?\d|2[0-3])-([01]?\d|2[0-3])$/, 'ожидается «начало-конец» в часах, например 21-9')
+        .default('21-9')
+        .transform((range) => {
+          const [start, end] = range.split('-').map(Number) as [number, number];
+          return { start, end };
+        }),
+    ),
+    {
+      meaning:
+        'Тихие часы уведомлений в TEAM_TIME_ZONE: уведомление, пришедшееся на них, отправляется утром (0-0 — без тихих часов)',
+      default: '21-9',
+      example: '21-9',
+      fix: 'укажите часы начала и конца через дефис, например 21-9',
+    },
+  ),
+  NOTIFY_POLL_SECONDS: documented(positiveInt(30), {
+    meaning: 'Как часто проверять, не пора ли отправить напоминание или сводку, секунд',
+    default: '30',
+    example: '30',
+    fix: 'укажите целое число секунд больше нуля',
+  }),
+  DIGEST_WEEKDAY: documented(
+    z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number({ error: 'должно быть числом' })
+        .int('должно быть целым числом')
+        .min(1, 'от 1 (пн) до 7 (вс)')
+        .max(7, 'от 1 (пн) до 7 (вс)')
+        .default(1),
+    ),
+    {
+      meaning: 'День недели еженедельной сводки руководителю: 1 — понедельник … 7 — воскресенье',
+      default: '1',
+      example: '1',
+      fix: 'укажите число от 1 до 7',
+    },
+  ),
+  DIGEST_HOUR: documented(
+    z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number({ error: 'должно быть числом' })
+        .int('должно быть целым числом')
+        .min(0, 'от 0 до 23')
+        .max(23, 'от 0 до 23')
+        .default(9),
+    ),
+    {
+      meaning: 'Час еженедельной сводки руководителю (в TEAM_TIME_ZONE)',
+      default: '9',
+      example: '9',
+      fix: 'укажите час от 0 до 23',
+    },
+  ),
 } satisfies Readonly<Record<string, Documented>>);
 
 export type EnvName = keyof typeof envSchema.shape;
@@ -502,6 +669,25 @@ function toConfig(e: Env) {
     defaultLocale: e.DEFAULT_LOCALE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionDays: e.RETENTION_DAYS,
+    passScore: e.PASS_SCORE,
+    assignments: {
+      defaultPassMark: e.DEFAULT_PASS_MARK,
+      programsDir: path.resolve(e.PROGRAMS_DIR),
+      reminderBeforeHours: e.REMINDER_BEFORE_HOURS,
+      quietHours: e.QUIET_HOURS,
+      digestWeekday: e.DIGEST_WEEKDAY,
+      digestHour: e.DIGEST_HOUR,
+      pollMs: e.NOTIFY_POLL_SECONDS * 1000,
+    },
+    limits: {
+      turnsPerMinute: e.TURN_RATE_PER_MINUTE,
+      turnBurst: e.TURN_BURST,
+      finishesPerHour: e.FINISH_RATE_PER_HOUR,
+      userDailyTokens: e.USER_DAILY_TOKENS,
+      teamDailyTokens: e.TEAM_DAILY_TOKENS,
+      pricePer1kInput: e.MODEL_PRICE_PER_1K_INPUT,
+      pricePer1kOutput: e.MODEL_PRICE_PER_1K_OUTPUT,
+    },
   } as const);
 }
 

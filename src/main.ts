@@ -8,6 +8,10 @@ import { createI18n } from './bot/i18n.js';
 import { createUpdateQueue, startPolling, type Polling } from './bot/polling.js';
 import { telegramAudioDownloader } from './bot/helpers/telegram-file.js';
 import { startRecovery } from './bot/recovery.js';
+import { tellDisputes } from './bot/features/dispute.js';
+import { tellJoins } from './bot/access-notices.js';
+import { setRoleMenus } from './bot/command-menus.js';
+import { listLeaders } from './db/queries/users.js';
 import { loadConfigOrExplain, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { InstanceLock } from './db/instance-lock.js';
@@ -17,6 +21,9 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createServices } from './services/create-services.js';
 import { loadScenarios, ScenarioFileError } from './services/scenarios.js';
+import { loadPrograms, ProgramFileError } from './services/programs.js';
+import { NotificationWorker } from './services/notifications.js';
+import { noticeDelivery } from './bot/notifications.js';
 import { listenForErasures } from './services/erase-person.js';
 import { createKnowledgeBase } from './services/knowledge-base/index.js';
 import { startRetention } from './services/retention.js';
@@ -74,6 +81,9 @@ async function startApp(
     throw error instanceof ScenarioFileError ? new StartupError(error.message, 2, { cause: error }) : error;
   });
   logger.info({ scenarios: scenarios.all.map((s) => s.key), dir: config.scenariosDir }, 'scenarios loaded');
+  const programs = await loadPrograms(config.assignments.programsDir, scenarios).catch((error: unknown) => {
+    throw error instanceof ProgramFileError ? new StartupError(error.message, 2, { cause: error }) : error;
+  });
 
   const database = await openDatabase(config, logger);
   lifecycle.add({ name: 'database', stop: () => database.close() });
@@ -97,11 +107,12 @@ async function startApp(
 
   // The export's alerts reach the admins through the bot, which is built from these services.
   let tellAdmins: (alert: SheetsAlert) => Promise<void> = () => Promise.resolve();
-  const { services, training, conversationStore, sheetsExport, peopleCaches } = createServices(config, {
+  const { services, training, assignments, conversationStore, sheetsExport, peopleCaches, usage } = createServices(config, {
     logger,
     metrics,
     db: database.db,
     scenarios,
+    programs,
     knowledgeBase,
     alertAdmins: (alert) => tellAdmins(alert),
   });
@@ -127,6 +138,7 @@ async function startApp(
     'voice configured',
   );
 
+  lifecycle.add({ name: 'chart thread', stop: () => services.charts.close() });
   const i18n = createI18n<BotContext>(config.defaultLocale);
   const bot = createBot({ config, logger, i18n, metrics, services, conversationStore });
   logger.info({ accessMode: config.access.mode, admins: config.access.adminUserIds.length }, 'access configured');
@@ -144,6 +156,8 @@ async function startApp(
       },
       alert,
     );
+  // Added before polling, so stopped after it: the last turns' model usage is written too.
+  lifecycle.add({ name: 'model usage', stop: () => usage.stop() });
   if (sheetsExport) {
     sheetsExport.worker.start();
     lifecycle.add({
@@ -158,9 +172,31 @@ async function startApp(
   } else {
     logger.info({ reason: config.sheets.enabled ? undefined : config.sheets.reason }, 'Google Sheets export off');
   }
+  // Assignment notices, reminders, digests: durable in PostgreSQL, sent once even with two processes.
+  const notices = new NotificationWorker({
+    db: database.db,
+    logger,
+    quietHours: config.assignments.quietHours,
+    timeZone: config.teamTimeZone,
+    deliver: noticeDelivery({
+      api: bot.api,
+      i18n,
+      defaultLocale: config.defaultLocale,
+      timeZone: config.teamTimeZone,
+      assignments,
+      scenarios,
+    }),
+    beforeRound: (now) => assignments.housekeeping(now),
+    pollMs: config.assignments.pollMs,
+  });
+  assignments.onScheduled = () => notices.notify();
+  notices.start();
+  lifecycle.add({ name: 'notifications', stop: () => notices.stop() });
   await registerCommands(bot.api, i18n, config.defaultLocale).catch((error: unknown) =>
     logger.warn({ err: error }, 'could not register the command menu'),
   );
+  // Managers' and admins' own menus (per-chat scope): roles may have changed while the bot was down.
+  await setRoleMenus(bot.api, (locale, key) => i18n.t(locale, key), config.defaultLocale, await listLeaders(database.db), logger);
 
   // What a crash interrupted is finished beside polling; each chat concerned is held until its own
   // work is done, so its new updates come after the reply it was owed.
@@ -168,6 +204,7 @@ async function startApp(
   const recovery = await startRecovery({
     api: bot.api,
     training,
+    assignments: services.assignments,
     defaultLocale: config.defaultLocale,
     i18n,
     logger,
@@ -182,6 +219,31 @@ async function startApp(
       logger.info(summary, 'finished work that the last stop interrupted');
     }
   });
+
+  // People who joined by an invite but whose inviter was never told (a crash, Telegram down): told now, once.
+  void tellJoins({
+    api: bot.api,
+    access: services.access,
+    translate: (locale, key, variables) => i18n.t(locale, key, variables),
+    defaultLocale: config.defaultLocale,
+    logger,
+  }).then(
+    (told) => told > 0 && logger.info({ told }, 'told inviters of people the last stop left unannounced'),
+    (error: unknown) => logger.warn({ err: error }, 'inviters left untold stay for the next start'),
+  );
+
+  // Disputes stored but never told to their manager (a crash, Telegram down) are told now, once.
+  void tellDisputes({
+    api: bot.api,
+    team: services.team,
+    scenarios,
+    translate: (locale, key, variables) => i18n.t(locale, key, variables),
+    defaultLocale: config.defaultLocale,
+    logger,
+  }).then(
+    (told) => told > 0 && logger.info({ told }, 'told managers of disputes the last stop left untold'),
+    (error: unknown) => logger.warn({ err: error }, 'disputes left untold stay for the next start'),
+  );
 
   const polling = startPolling(bot, updates, { logger, onFatal: (error) => stopWith(explainPollingFailure(error)) });
   lifecycle.add({ name: 'telegram polling', stop: () => stopPolling(polling, config.shutdownTimeoutMs, logger) });

@@ -14,6 +14,9 @@ export type OutOfCharacterResolution = 'asked-again' | 'persona-line';
 export type ErrorKind =
   'model' | 'judge' | 'transcription' | 'speech' | 'knowledge-base' | 'sheets' | 'telegram' | 'database' | 'metrics' | 'other';
 
+/** Which per-user limit refused a request (`bot_limited_total{limit}`). */
+export type LimitKind = 'turn-rate' | 'finish-rate' | 'user-budget' | 'team-budget';
+
 /** Reads the number of evaluations waiting for the sheet export, at scrape time. */
 export type PendingExportsReader = () => Promise<number> | number;
 
@@ -33,6 +36,14 @@ export interface Metrics {
   /** One voice answer's synthesis (/audio/speech), seconds. */
   readonly speechLatency: Histogram;
   readonly sheetExportsPending: Gauge;
+  /** Tokens of every model call, by what it was for and prompt/completion. */
+  readonly modelTokens: Counter<'purpose' | 'kind'>;
+  /** The estimated cost of every model call (MODEL_PRICE_PER_1K_INPUT / _OUTPUT), USD. */
+  readonly modelCostUsd: Counter;
+  /** Requests refused by a per-user limit (`turn-rate`, `finish-rate`, `user-budget`, `team-budget`). */
+  readonly limited: Counter<'limit'>;
+  countModelUsage(purpose: string, promptTokens: number, completionTokens: number, costUsd: number): void;
+  countLimited(limit: LimitKind): void;
   countTurn(outcome: TurnOutcome): void;
   countError(kind: ErrorKind): void;
   countOutOfCharacter(resolution: OutOfCharacterResolution): void;
@@ -97,6 +108,24 @@ export function createMetrics(): Metrics {
     registers,
   });
 
+  const modelTokens = new Counter({
+    name: 'bot_model_tokens_total',
+    help: 'Tokens of model calls, by purpose (client, judge, hint, transcription, speech) and kind (prompt, completion)',
+    labelNames: ['purpose', 'kind'] as const,
+    registers,
+  });
+  const modelCostUsd = new Counter({
+    name: 'bot_model_cost_usd_total',
+    help: 'Estimated cost of model calls, USD (MODEL_PRICE_PER_1K_INPUT / _OUTPUT)',
+    registers,
+  });
+  const limited = new Counter({
+    name: 'bot_limited_total',
+    help: 'Requests refused by a per-user limit, by limit',
+    labelNames: ['limit'] as const,
+    registers,
+  });
+
   let readPending: PendingExportsReader | undefined;
   const sheetExportsPending = new Gauge({
     name: 'bot_sheet_exports_pending',
@@ -123,6 +152,15 @@ export function createMetrics(): Metrics {
     transcriptionLatency,
     speechLatency,
     sheetExportsPending,
+    modelTokens,
+    modelCostUsd,
+    limited,
+    countModelUsage: (purpose, promptTokens, completionTokens, costUsd) => {
+      if (promptTokens > 0) modelTokens.inc({ purpose, kind: 'prompt' }, promptTokens);
+      if (completionTokens > 0) modelTokens.inc({ purpose, kind: 'completion' }, completionTokens);
+      if (costUsd > 0) modelCostUsd.inc(costUsd);
+    },
+    countLimited: (limit) => limited.inc({ limit }),
     countTurn: (outcome) => turns.inc({ outcome }),
     countError: (kind) => errors.inc({ kind }),
     countOutOfCharacter: (resolution) => outOfCharacter.inc({ resolution }),

@@ -6,14 +6,21 @@ import { Bot, type Api, type ApiClientOptions } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { Locale } from '../config.js';
 import type { ConversationStore } from '../db/queries/conversation-states.js';
+import { menuOf } from './command-menus.js';
 import { contextConstructor, type BotContext, type BotDependencies, type ConversationContext } from './context.js';
 import { afterEvaluationFeature } from './features/after-evaluation.js';
+import { assignConversation, assignFeature, assignFlow } from './features/assign.js';
+import { tasksFeature } from './features/tasks.js';
+import { allowFeature } from './features/allow.js';
 import { cancelFeature, cancelTraining, cancelTrainingConversation } from './features/cancel.js';
 import { chatFeature } from './features/chat.js';
 import { eraseFeature } from './features/erase.js';
 import { finishFeature } from './features/finish.js';
 import { hintFeature } from './features/hint.js';
 import { historyFeature } from './features/history.js';
+import { disputeEvaluation, disputeEvaluationConversation, disputeFeature } from './features/dispute.js';
+import { reviewEvaluation, reviewEvaluationConversation, reviewFeature } from './features/review.js';
+import { statsFeature } from './features/stats.js';
 import { createInvite, createInviteConversation, inviteFeature } from './features/invite.js';
 import { scenariosFeature, switchScenario, switchScenarioConversation } from './features/scenarios.js';
 import { startFeature } from './features/start.js';
@@ -79,6 +86,9 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   guarded.use(createConversation(switchScenario, switchScenarioConversation));
   guarded.use(createConversation(createInvite, createInviteConversation));
   guarded.use(createConversation(cancelTraining, cancelTrainingConversation));
+  guarded.use(createConversation(reviewEvaluation, reviewEvaluationConversation));
+  guarded.use(createConversation(disputeEvaluation, disputeEvaluationConversation));
+  guarded.use(createConversation(assignFlow, assignConversation));
 
   guarded.use(startFeature);
   guarded.use(scenariosFeature);
@@ -86,8 +96,14 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   guarded.use(cancelFeature);
   guarded.use(afterEvaluationFeature);
   guarded.use(historyFeature);
+  guarded.use(statsFeature);
   guarded.use(teamFeature);
+  guarded.use(reviewFeature);
+  guarded.use(disputeFeature);
   guarded.use(inviteFeature);
+  guarded.use(assignFeature);
+  guarded.use(tasksFeature);
+  guarded.use(allowFeature);
   guarded.use(hintFeature);
   guarded.use(eraseFeature);
   guarded.use(voiceModeFeature);
@@ -100,14 +116,12 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   return bot;
 }
 
-const commands = ['scenarios', 'finish', 'cancel', 'hint', 'voice', 'history', 'stats', 'help'] as const;
-
 /**
  * The command menu in Russian and English, and in the default language for every other Telegram
  * language (the bot answers those users in the default language too).
  */
 export async function registerCommands(api: Api, i18n: Pick<I18n, 't'>, defaultLocale: Locale): Promise<void> {
-  const menu = (locale: Locale) => commands.map((command) => ({ command, description: i18n.t(locale, `command-${command}`) }));
+  const menu = (locale: Locale) => menuOf('trainee', locale, (l, key) => i18n.t(l, key));
   for (const locale of ['ru', 'en'] as const) await api.setMyCommands(menu(locale), { language_code: locale });
   await api.setMyCommands(menu(defaultLocale));
 }

@@ -1,3 +1,4 @@
+import type { AssignmentService } from '../services/assignments.js';
 import type { I18n } from '@grammyjs/i18n';
 import type { Api, InlineKeyboard } from 'grammy';
 import type { Locale } from '../config.js';
@@ -35,6 +36,8 @@ export interface RecoveryRun {
 export interface RecoveryDeps {
   readonly api: Api;
   readonly training: TrainingService;
+  /** Whether a re-sent evaluation passed its assignment: shown as under /finish. */
+  readonly assignments: Pick<AssignmentService, 'settle'>;
   readonly defaultLocale: Locale;
   readonly i18n: Pick<I18n, 't'>;
   readonly logger: Logger;
@@ -114,8 +117,10 @@ function workByChat(work: InterruptedWork, steps: Steps): Map<number, Step[]> {
   return byChat;
 }
 
-function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLocale' | 'i18n' | 'logger' | 'download'>) {
-  const { api, training, logger, i18n } = deps;
+function recoverySteps(
+  deps: Pick<RecoveryDeps, 'api' | 'training' | 'assignments' | 'defaultLocale' | 'i18n' | 'logger' | 'download'>,
+) {
+  const { api, training, assignments, logger, i18n } = deps;
   const translate = (languageCode: string | null) => {
     const locale = negotiateLocale(languageCode, deps.defaultLocale);
     return (key: string, variables?: Record<string, string | number>) => i18n.t(locale, key, variables);
@@ -180,9 +185,10 @@ function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLoc
       try {
         const result = await training.finish(item.session.userId);
         if (result.kind !== 'finished') return 'skipped';
+        const verdict = await assignments.settle(item.session.id);
         await sendEvaluation(
           item.telegramId,
-          evaluationMessages(t, result.training, result.evaluation),
+          evaluationMessages(t, result.training, result.evaluation, verdict),
           evaluationKeyboard(t, result.training.session),
         );
         await training.markEvaluationDelivered(item.session.id);
@@ -199,7 +205,12 @@ function recoverySteps(deps: Pick<RecoveryDeps, 'api' | 'training' | 'defaultLoc
     async showEvaluation(item: InterruptedWork['undeliveredEvaluations'][number]): Promise<Outcome> {
       try {
         const t = translate(item.languageCode);
-        await sendEvaluation(item.telegramId, evaluationMessages(t, item, item.evaluation), evaluationKeyboard(t, item.session));
+        const verdict = await assignments.settle(item.session.id);
+        await sendEvaluation(
+          item.telegramId,
+          evaluationMessages(t, item, item.evaluation, verdict),
+          evaluationKeyboard(t, item.session),
+        );
         await training.markEvaluationDelivered(item.session.id);
         return 'evaluationsShown';
       } catch (error) {

@@ -9,6 +9,16 @@ import * as schema from './schema.js';
 
 export type Database = PostgresJsDatabase<typeof schema>;
 
+/**
+ * The postgres.js client under a database opened by `connect`, for the few statements drizzle
+ * cannot prepare (a data-modifying CTE). A transaction's database has none: such statements run outside one.
+ */
+export function postgresClientOf(db: Database): postgres.Sql {
+  const client = (db as Database & { readonly $client?: postgres.Sql }).$client;
+  if (!client) throw new Error('this database handle has no postgres.js client (a transaction?)');
+  return client;
+}
+
 export interface DatabaseHandle {
   readonly db: Database;
   /** Where the data lives, for the start-up line: never contains the password. */

@@ -61,7 +61,7 @@ export type SheetOutcome =
 /** What an erasure removed, for the person who asked for it. */
 export interface ErasureReport {
   readonly telegramId: TelegramId;
-  /** False: the database held nothing about this id (already erased, or never here). */
+  /** False: the database held nothing about this id (already erased, or never here; a refused request counts). */
   readonly found: boolean;
   /** Rows deleted, per table. */
   readonly removed: Omit<ErasedRows, 'userId' | 'sheetErasureId' | 'invitesDetached' | 'invitesClosed'>;
@@ -253,7 +253,8 @@ function toReport(telegramId: TelegramId, rows: ErasedRows, sheet: SheetOutcome)
   const { userId: _userId, sheetErasureId: _sheetErasureId, invitesDetached, invitesClosed, ...removed } = rows;
   return {
     telegramId,
-    found: rows.users > 0,
+    // A refused person never became a user: their request alone is still something held about them.
+    found: rows.users + rows.accessGrants + rows.accessRequests > 0,
     removed,
     invites: { detached: invitesDetached, closed: invitesClosed },
     sheet,

@@ -1,6 +1,18 @@
 import OpenAI from 'openai';
 import type { Logger } from '../logger.js';
 import type { ChatMessage } from '../db/queries/messages.js';
+import type { SessionId, UserId } from '../db/ids.js';
+import type { modelUsagePurpose } from '../db/schema.js';
+
+/** What a model call was for (`model_usage.purpose`). */
+export type ModelUsagePurpose = (typeof modelUsagePurpose.enumValues)[number];
+
+/** Whose bill a model call is on: recorded in `model_usage` by the usage ledger (usage.ts). */
+export interface UsageTag {
+  readonly purpose: ModelUsagePurpose;
+  readonly userId: UserId;
+  readonly sessionId?: SessionId | undefined;
+}
 
 /**
  * Why the model gave no usable answer. `too-long`: the request exceeded the model's context window
@@ -38,6 +50,8 @@ export interface ChatModel {
     readonly model: string;
     readonly messages: readonly ChatMessage[];
     readonly onText?: (textSoFar: string) => void;
+    /** Whose call this is; left out, the ledger's current scope (`withUsage`), if any. */
+    readonly usage?: UsageTag;
   }): Promise<ChatReply>;
   /**
    * Asks for a JSON answer: `json_schema` structured output, or `json_object` for endpoints without it.
@@ -49,6 +63,8 @@ export interface ChatModel {
     readonly format: JsonSchemaFormat | 'json_object';
     /** Sampling temperature (0–2); left out, the endpoint's default. */
     readonly temperature?: number;
+    /** Whose call this is; left out, the ledger's current scope (`withUsage`), if any. */
+    readonly usage?: UsageTag;
   }): Promise<ChatReply>;
 }
 

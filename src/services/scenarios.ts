@@ -111,6 +111,8 @@ const scenarioSchema = z
         `ключ «${deliveryCriterionKey}» занят критерием голоса (voice.delivery)`,
       ),
     voice: voiceSchema.optional(),
+    /** The score an assignment of this scenario needs (/assign); absent: DEFAULT_PASS_MARK. */
+    passMark: z.number().int().min(1, 'от 1 до 100').max(100, 'от 1 до 100').optional(),
   })
   .strict();
 

@@ -95,4 +95,36 @@ describe('the access gate', () => {
     expect(fromBot.calls).toEqual([]);
     expect(bot.services.access.calls).toEqual([]);
   });
+
+  it('a person whose role changed gets the menu of the new role in their chat; a demoted one the default again', async () => {
+    const bot = createHarness();
+    const access = bot.services.access;
+    const lead = access.allow(7100, { role: 'manager' });
+    const admit = access.admit.bind(access);
+    access.admit = async (...args) => ({ ...(await admit(...args)), menuChanged: true });
+
+    const promoted = await bot.user(7100, { languageCode: 'en' }).send('/help');
+    const [menu] = promoted.callsOf('setMyCommands');
+    expect(menu!.scope).toEqual({ type: 'chat', chat_id: 7100 });
+    const commands = (menu!.commands as Array<{ command: string; description: string }>).map((c) => c.command);
+    expect(commands).toEqual(['scenarios', 'finish', 'cancel', 'hint', 'voice', 'history', 'stats', 'help', 'team', 'invite']);
+
+    Object.assign(lead, { role: 'trainee' });
+    const demoted = await bot.user(7100).send('/help');
+    expect(demoted.callsOf('deleteMyCommands')).toEqual([{ scope: { type: 'chat', chat_id: 7100 } }]);
+    expect(demoted.callsOf('setMyCommands')).toEqual([]);
+  });
+
+  it('a refused person has their refusal first, then admins are told (the service decides whether, once a day)', async () => {
+    const bot = createHarness();
+    bot.services.access.refusal = 'revoked';
+    const revoked = await bot.user(9010).send('Привет');
+    expect(revoked.texts).toEqual([
+      'Доступ к тренажёру продаж для вас закрыт. Если это ошибка, обратитесь к руководителю.\nВаш Telegram id: 9010',
+    ]);
+    bot.services.access.refusal = 'not-allowed';
+    await bot.user(9011).send('Привет');
+    // Revoked people were shut out on purpose: nobody is asked about them.
+    expect(bot.services.access.refusalsTold).toEqual([9011]);
+  });
 });

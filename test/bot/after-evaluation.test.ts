@@ -5,6 +5,8 @@ import { createHarness } from './harness.js';
 const underEvaluation = [
   { text: '🔁 Повторить', data: 'rp:cold-call:medium' },
   { text: '📋 Другой сценарий', data: 'menu' },
+  // The trainee may dispute a fresh evaluation (review.test.ts follows the button).
+  { text: '⚖️ Оспорить оценку', data: expect.stringMatching(/^dp:[1-9]\d*$/) as unknown as string },
 ];
 
 function inTraining() {

@@ -3,13 +3,23 @@ import type { SessionId, TelegramId, UserId } from '../../src/db/ids.js';
 import type { StoredEvaluation } from '../../src/db/queries/evaluations.js';
 import type { Invite } from '../../src/db/queries/invites.js';
 import { ActiveSessionExistsError, type SessionSummary, type TrainingSession } from '../../src/db/queries/sessions.js';
-import type { TraineeResults } from '../../src/db/queries/stats.js';
+import type { StoredDispute, StoredReview } from '../../src/db/queries/reviews.js';
+import { ChartRenderer } from '../../src/services/charts/index.js';
+import { silentLogger } from '../support/database.js';
 import type { TelegramProfile, User, UserRole } from '../../src/db/queries/users.js';
-import type { AccessDecision, AccessService } from '../../src/services/access.js';
+import type { AccessDecision, AccessService, AdmitRequestResult, AllowResult, RevokeResult } from '../../src/services/access.js';
 import type { ErasurePreview, ErasureReport, PersonErasure } from '../../src/services/erase-person.js';
 import type { Hint, HintRequest, HintService } from '../../src/services/hints.js';
 import { ScenarioNotFoundError, type Difficulty, type Scenario, type ScenarioCatalog } from '../../src/services/scenarios.js';
-import type { TeamService, TraineeStats } from '../../src/services/team.js';
+import type {
+  ScoredSession,
+  TeamOverview,
+  TeamScope,
+  TeamService,
+  TeamSession,
+  TraineeStats,
+  TranscriptLine,
+} from '../../src/services/team.js';
 import type { AudioFile } from '../../src/services/speech-to-text.js';
 import { SpeechSynthesisError, type TextToSpeech } from '../../src/services/text-to-speech.js';
 import {
@@ -24,6 +34,8 @@ import type { VoiceModeService } from '../../src/services/voice-mode.js';
 import type { ChatMessage, SpokenAudio } from '../../src/db/queries/messages.js';
 import type { VoicePreference } from '../../src/db/queries/users.js';
 import { repliesByVoiceByDefault } from '../../src/services/scenarios.js';
+import { TurnLimits, type BudgetSource } from '../../src/bot/helpers/turn-limits.js';
+import type { BudgetHolder, BudgetVerdict } from '../../src/services/usage.js';
 
 /** One call a fake received, in order, for assertions. */
 export interface Call<M extends string = string> {
@@ -122,6 +134,39 @@ export class FakeAccess implements AccessService {
   /** The next admit fails with `error` (the database is down, say). */
   failNext(error: Error): void {
     this.failure = error;
+  }
+
+  /** What /allow and /revoke answer, and who may press «Допустить» (by Telegram id). */
+  grantResult: AllowResult = { kind: 'allowed' };
+  revokeResult: RevokeResult = { kind: 'revoked' };
+  admitResult: AdmitRequestResult = { kind: 'allowed' };
+  readonly accessCalls: Array<Call<'grant' | 'revoke' | 'admitRequest'>> = [];
+
+  async grant(telegramId: TelegramId, by: User, manager?: string): Promise<AllowResult> {
+    this.accessCalls.push({ method: 'grant', args: [telegramId, by.telegramId, manager] });
+    return this.grantResult;
+  }
+
+  async revoke(telegramId: TelegramId, by: User): Promise<RevokeResult> {
+    this.accessCalls.push({ method: 'revoke', args: [telegramId, by.telegramId] });
+    return this.revokeResult;
+  }
+
+  async admitRequest(telegramId: TelegramId, by: User): Promise<AdmitRequestResult> {
+    this.accessCalls.push({ method: 'admitRequest', args: [telegramId, by.telegramId] });
+    return this.admitResult;
+  }
+
+  /** Whom the gate asked to tell admins about (the real service decides whether, once a day). */
+  readonly refusalsTold: TelegramId[] = [];
+
+  async tellRefusal(telegramId: TelegramId): Promise<boolean> {
+    this.refusalsTold.push(telegramId);
+    return false;
+  }
+
+  async tellJoins(): Promise<number> {
+    return 0;
   }
 
   async admit(profile: TelegramProfile, inviteCode?: string): Promise<AccessDecision> {
@@ -399,10 +444,20 @@ export class FakeTraining implements BotTraining {
 /** Invites expire this long after this fixed moment, so that the text with the date is stable. */
 export const inviteClock = new Date('2030-01-01T09:00:00Z');
 
+/**
+ * The team service over data a test sets: the trainee's progress, the manager's overview, and team
+ * sessions by id (a session not in `sessions` is "not in the team"). Reviews and disputes are kept.
+ */
 export class FakeTeam implements TeamService {
   readonly calls: Array<Call<keyof TeamService>> = [];
   stats: TraineeStats = { count: 0, average: 0, best: 0, last: 0, byDifficulty: [] };
-  results: TraineeResults[] = [];
+  scored: ScoredSession[] = [];
+  team: TeamOverview = { members: [], scenarioAverages: [], criteria: [], assignments: [] };
+  /** Sessions of the manager's team, by id. */
+  readonly sessions = new Map<SessionId, TeamSession>();
+  readonly transcripts = new Map<SessionId, TranscriptLine[]>();
+  readonly reviews = new Map<SessionId, StoredReview>();
+  readonly disputes = new Map<SessionId, StoredDispute>();
   inviteCode = 'Invite-Code-42';
 
   async userStats(userId: UserId) {
@@ -410,9 +465,76 @@ export class FakeTeam implements TeamService {
     return this.stats;
   }
 
-  async teamResults(): Promise<TraineeResults[]> {
-    this.calls.push({ method: 'teamResults', args: [] });
-    return this.results;
+  async progress(userId: UserId) {
+    this.calls.push({ method: 'progress', args: [userId] });
+    return this.scored;
+  }
+
+  async overview(scope: TeamScope) {
+    this.calls.push({ method: 'overview', args: [scope] });
+    return this.team;
+  }
+
+  async memberSessions(scope: TeamScope, memberId: UserId) {
+    this.calls.push({ method: 'memberSessions', args: [scope, memberId] });
+    const own = [...this.sessions.values()].filter((s) => s.member.id === memberId);
+    if (own.length === 0) return undefined;
+    return {
+      member: own[0]!.member,
+      sessions: own.map(({ session, evaluation }) => ({
+        id: session.id,
+        scenarioKey: session.scenarioKey,
+        difficulty: session.difficulty,
+        status: session.status,
+        startedAt: session.startedAt,
+        totalScore: evaluation?.totalScore ?? null,
+        reviewScore: this.reviews.get(session.id)?.score ?? null,
+      })),
+    };
+  }
+
+  async teamSession(scope: TeamScope, sessionId: SessionId) {
+    this.calls.push({ method: 'teamSession', args: [scope, sessionId] });
+    const found = this.sessions.get(sessionId);
+    return found && { ...found, review: this.reviews.get(sessionId), dispute: this.disputes.get(sessionId) };
+  }
+
+  async transcript(scope: TeamScope, sessionId: SessionId) {
+    this.calls.push({ method: 'transcript', args: [scope, sessionId] });
+    return this.sessions.has(sessionId) ? (this.transcripts.get(sessionId) ?? []) : undefined;
+  }
+
+  async review(scope: TeamScope, input: { sessionId: SessionId; reviewerId: UserId; score: number; comment: string }) {
+    this.calls.push({ method: 'review', args: [scope, input] });
+    const found = this.sessions.get(input.sessionId);
+    if (!found?.evaluation) return undefined;
+    const review: StoredReview = { ...input, createdAt: inviteClock, updatedAt: inviteClock };
+    this.reviews.set(input.sessionId, review);
+    return { review, trainee: found.member, session: found.session, aiScore: found.evaluation.totalScore };
+  }
+
+  async reviewOf(sessionId: SessionId) {
+    return this.reviews.get(sessionId);
+  }
+
+  async reviewsOf(sessionIds: readonly SessionId[]) {
+    return new Map(sessionIds.flatMap((id) => (this.reviews.has(id) ? [[id, this.reviews.get(id)!] as const] : [])));
+  }
+
+  async disputeOf(sessionId: SessionId) {
+    return this.disputes.get(sessionId);
+  }
+
+  async dispute(userId: UserId, sessionId: SessionId, reason: string) {
+    this.calls.push({ method: 'dispute', args: [userId, sessionId, reason] });
+    if (this.disputes.has(sessionId)) return false;
+    this.disputes.set(sessionId, { sessionId, reason, createdAt: inviteClock, managerNotifiedAt: null, resolvedAt: null });
+    return true;
+  }
+
+  async tellPendingDisputes() {
+    this.calls.push({ method: 'tellPendingDisputes', args: [] });
+    return 0;
   }
 
   async createInvite(input: { createdBy: UserId; role: UserRole; maxUses: number; days: number }): Promise<Invite> {
@@ -477,6 +599,8 @@ export class FakeErasure implements PersonErasure {
         inviteRedemptions: n,
         conversationStates: 0,
         sheetExports: 2 * n,
+        accessGrants: n,
+        accessRequests: 0,
       },
       invites: { detached: 0, closed: 0 },
       sheet: found ? this.sheet : { kind: 'nothing' },
@@ -521,6 +645,20 @@ export class FakeVoiceMode implements VoiceModeService {
   }
 }
 
+/** The day's token budgets, as a test sets them: `ok` until told otherwise. */
+export class FakeBudgets implements BudgetSource {
+  verdict: BudgetVerdict = { kind: 'ok' };
+  readonly checked: BudgetHolder[] = [];
+
+  async budgetFor(person: BudgetHolder): Promise<BudgetVerdict> {
+    this.checked.push(person);
+    return this.verdict;
+  }
+}
+
+/** Limits no ordinary test reaches; test/bot/limits.test.ts builds tight ones. */
+export const generousLimits = { turnsPerMinute: 100_000, turnBurst: 10_000, finishesPerHour: 10_000 } as const;
+
 export interface FakeServices extends BotServices {
   readonly access: FakeAccess;
   readonly speech: FakeSpeech;
@@ -534,13 +672,33 @@ export interface FakeServices extends BotServices {
 export function fakeServices(options: { scenarios?: readonly Scenario[]; hints?: boolean } = {}): FakeServices {
   const scenarios = scenarioCatalog(options.scenarios);
   return {
+    limits: new TurnLimits(generousLimits, new FakeBudgets()),
     access: new FakeAccess(),
     scenarios,
     training: new FakeTraining(scenarios),
     speech: new FakeSpeech(),
     voiceMode: new FakeVoiceMode(),
     team: new FakeTeam(),
+    assignments: practiceOnlyAssignments(),
     hints: options.hints === false ? undefined : new FakeHints(),
     erase: new FakeErasure(),
+    charts,
+  };
+}
+
+/** The real renderer (its thread starts with the first picture): the pictures are checked as they are sent. */
+const charts = new ChartRenderer(silentLogger);
+
+/** Assignments for handler tests that do not use them: nobody has any, every session is practice. */
+export function practiceOnlyAssignments(): BotServices['assignments'] {
+  return {
+    programs: { all: [], find: () => undefined },
+    passMarkOf: () => 80,
+    parseDeadline: () => new Date(Date.now() + 86_400_000),
+    assignable: () => Promise.resolve([]),
+    assign: () => Promise.resolve({ assigned: [], alreadyAssigned: [] }),
+    openFor: () => Promise.resolve([]),
+    find: () => Promise.resolve(undefined),
+    settle: () => Promise.resolve({ kind: 'practice' }),
   };
 }

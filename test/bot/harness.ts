@@ -53,6 +53,8 @@ export interface ChatMessage {
   readonly parse_mode: string | undefined;
   /** For a voice note (sendVoice): the bytes uploaded. */
   readonly voice?: Uint8Array;
+  /** For a picture (sendPhoto): the bytes uploaded; `text` is its caption. */
+  readonly photo?: Uint8Array;
   buttons: Button[];
 }
 
@@ -221,6 +223,24 @@ export function createHarness(options: HarnessOptions = {}): Harness {
           date: now(),
           chat: privateChat(message.chatId),
           voice: { file_id: 'sent', duration: 1 },
+        };
+      }
+      case 'sendPhoto': {
+        const file = p.photo as { bytes?: Uint8Array } | undefined;
+        const message: ChatMessage = {
+          message_id: nextMessageId++,
+          chatId: Number(p.chat_id),
+          text: typeof p.caption === 'string' ? p.caption : '',
+          parse_mode: p.parse_mode as string | undefined,
+          photo: file?.bytes,
+          buttons: buttonsOf(p.reply_markup),
+        };
+        chat.set(message.message_id, message);
+        return {
+          message_id: message.message_id,
+          date: now(),
+          chat: privateChat(message.chatId),
+          photo: [{ file_id: 'sent-photo', file_unique_id: 'u-sent-photo', width: 1024, height: 768 }],
         };
       }
       case 'getFile': {

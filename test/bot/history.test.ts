@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SessionId } from '../../src/db/ids.js';
+import type { SessionId, UserId } from '../../src/db/ids.js';
 import { WARN } from '../support/log-capture.js';
 import { defaultEvaluation } from './fakes.js';
 import { createHarness } from './harness.js';
@@ -112,6 +112,7 @@ describe('a past evaluation, opened from /history', () => {
     expect(reaction.messages[0]?.buttons).toEqual([
       { text: '🔁 Повторить', data: 'rp:cold-call:hard' },
       { text: '📋 Другой сценарий', data: 'menu' },
+      { text: '⚖️ Оспорить оценку', data: `dp:${past.id}` },
     ]);
     // Looking again changes nothing: no training starts, nothing is marked.
     expect(bot.services.training.callsOf('start')).toEqual([]);
@@ -125,7 +126,7 @@ describe('a past evaluation, opened from /history', () => {
     const reaction = await anna.pressForged(`pe:${past.id}`);
 
     expect(reaction.texts[0]?.split('\n').slice(0, 2)).toEqual(['<b>70/100</b>', '«retired-scenario», уровень: Средний']);
-    expect(reaction.messages.at(-1)?.buttons.map((b) => b.data)).toEqual(['rp:retired-scenario:medium', 'menu']);
+    expect(reaction.messages.at(-1)?.buttons.map((b) => b.data)).toEqual(['rp:retired-scenario:medium', 'menu', `dp:${past.id}`]);
   });
 
   it("another user's session (a forged id) is refused with an alert and a warning in the log", async () => {
@@ -163,64 +164,45 @@ describe('a past evaluation, opened from /history', () => {
   });
 });
 
-describe('/stats', () => {
-  it('sums up the scored trainings, overall and per scenario and difficulty, easy and hard apart', async () => {
+describe('the manager’s review, beside the AI’s score', () => {
+  const review = (sessionId: SessionId, score: number, comment: string) => ({
+    sessionId,
+    reviewerId: 99 as UserId,
+    score,
+    comment,
+    createdAt: new Date('2030-03-05T10:00:00Z'),
+    updatedAt: new Date('2030-03-05T10:00:00Z'),
+  });
+
+  it('/history shows both scores of a reviewed training', async () => {
+    const { bot, anna } = trainee();
+    bot.services.training.historyRows = [
+      session(3, '2030-03-04T15:00:00Z', 'finished', 62, 'Холодный звонок'),
+      session(2, '2030-03-03T10:05:00Z', 'finished', 70, 'Холодный звонок'),
+    ];
+    bot.services.team.reviews.set(3 as SessionId, review(3 as SessionId, 80, 'Возражение отработано верно'));
+
+    const reaction = await anna.send('/history');
+
+    expect(reaction.texts[0]?.split('\n').slice(1, 3)).toEqual([
+      '04.03, 18:00 · Холодный звонок · ИИ 62/100 · руководитель 80/100',
+      '03.03, 13:05 · Холодный звонок · 70/100',
+    ]);
+  });
+
+  it('a past evaluation shows the manager’s score and comment under the AI’s, and no dispute button any more', async () => {
     const { bot, user, anna } = trainee();
-    bot.services.team.stats = {
-      count: 7,
-      average: 71,
-      best: 90,
-      last: 64,
-      // As the query orders them (by key); the bot shows them in the menu's order.
-      byDifficulty: [
-        { scenarioKey: 'cold-call', difficulty: 'easy', count: 2, average: 84, best: 90, last: 78 },
-        { scenarioKey: 'cold-call', difficulty: 'hard', count: 3, average: 68, best: 81, last: 64 },
-        { scenarioKey: 'retired-scenario', difficulty: 'medium', count: 1, average: 60, best: 60, last: 60 },
-        { scenarioKey: 'upsell', difficulty: 'medium', count: 1, average: 55, best: 55, last: 55 },
-      ],
-    };
+    const { session: past } = bot.services.training.givenEvaluated(user.id, 'cold-call', 'hard', {
+      ...defaultEvaluation,
+      totalScore: 62,
+    });
+    bot.services.team.reviews.set(past.id, review(past.id, 80, 'Цена <названа> верно'));
 
-    const reaction = await anna.send('/stats');
+    const reaction = await anna.pressForged(`pe:${past.id}`);
 
-    expect(bot.services.team.calls).toEqual([{ method: 'userStats', args: [user.id] }]);
-    expect(reaction.texts).toEqual([
-      [
-        'Оценённых тренировок: 7',
-        'Средний балл: 71/100',
-        'Лучший: 90/100',
-        'Последний: 64/100',
-        '',
-        'По сценариям и уровням:',
-        '• Холодный звонок · Лёгкий: 2 × 84/100, лучшая 90',
-        '• Холодный звонок · Сложный: 3 × 68/100, лучшая 81',
-        '• Расширение тарифа · Средний: 1 × 55/100, лучшая 55',
-        '• retired-scenario · Средний: 1 × 60/100, лучшая 60',
-      ].join('\n'),
-    ]);
-  });
-
-  it('speaks English to an English-speaking trainee, with no Russian word in it', async () => {
-    const bot = createHarness();
-    bot.services.access.allow(7003);
-    bot.services.team.stats = {
-      count: 1,
-      average: 80,
-      best: 80,
-      last: 80,
-      byDifficulty: [{ scenarioKey: 'retired-scenario', difficulty: 'hard', count: 1, average: 80, best: 80, last: 80 }],
-    };
-
-    const reaction = await bot.user(7003, { languageCode: 'en' }).send('/stats');
-
-    expect(reaction.texts[0]).toContain('• retired-scenario · Hard: 1 × 80/100, best 80');
-    expect(reaction.texts[0]).not.toMatch(/[а-яё]/i);
-  });
-
-  it('says statistics come after the first scored training', async () => {
-    const { anna } = trainee();
-
-    expect((await anna.send('/stats')).texts).toEqual([
-      'Статистика появится после первой оценённой тренировки. Начать: /scenarios',
-    ]);
+    expect(reaction.texts.at(-1)).toBe(
+      '<b>Оценка руководителя: 80/100 (ИИ: 62/100)</b>\nКомментарий руководителя: Цена &lt;названа&gt; верно',
+    );
+    expect(reaction.messages.at(-1)?.buttons.map((b) => b.data)).toEqual(['rp:cold-call:hard', 'menu']);
   });
 });

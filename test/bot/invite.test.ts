@@ -57,16 +57,16 @@ describe('/invite', () => {
     ]);
   });
 
-  it('warns when the bot does not admit by invites yet', async () => {
+  it('hands out the link in allowlist mode too, with no warning: invites work in every access mode', async () => {
     const { olga } = staff('manager', { ACCESS_MODE: 'allowlist' });
     await olga.send('/invite');
     await olga.press('invite:0');
 
     const created = await olga.press('invite:0');
 
-    expect(created.texts.at(-1)).toBe(
-      'Внимание: сейчас бот работает в режиме «allowlist», приглашения начнут действовать при ACCESS_MODE=invite.',
-    );
+    expect(created.texts).toHaveLength(1);
+    expect(created.texts[0]).toMatch(/^Приглашение готово: до 1 чел\./);
+    expect(created.texts[0]).not.toMatch(/ACCESS_MODE/);
   });
 
   it('a text instead of a button gets a reminder, and the question stays', async () => {

@@ -23,9 +23,9 @@ const menuCases: Case[] = [
   ['storing the opening line', 'reply-lost', /^insert into "messages"/],
 ];
 const turnCases: Case[] = [
-  ['storing the trainee message', 'before-sent', /^insert into "messages"/],
-  ['storing the trainee message', 'reply-lost', /^insert into "messages"/],
-  ['reading the dialogue for the model', 'before-sent', /^select "role", "content" from "messages"/],
+  // One statement stores the turn and reads the dialogue for the model (a data-modifying CTE).
+  ['storing the trainee message and reading the dialogue', 'before-sent', /^with inserted as \(\s*insert into messages/],
+  ['storing the trainee message and reading the dialogue', 'reply-lost', /^with inserted as \(\s*insert into messages/],
 ];
 const afterModelCases: Case[] = [
   ['storing the client reply', 'before-sent', /^insert into "messages"/],

@@ -21,6 +21,10 @@ async function singleUseInvite() {
     { telegramId: asTelegramId(8100), firstName: 'Руководитель' },
     'manager',
   );
+  // She is let in herself (as by an admin's /allow): she presses «Допустить» in the bot.
+  await world.database.db.execute(
+    `insert into access_grants (telegram_id, source) values (8100, 'admin') on conflict do nothing`,
+  );
   return createInvite(world.database.db, {
     createdBy: manager.id,
     role: 'trainee',
@@ -66,5 +70,44 @@ describe('a stranger with an invite link', () => {
     expect(await count(world.database, `select count(*)::int as n from invite_redemptions where code = '${invite.code}'`)).toBe(
       1,
     );
+    // The 19 wait for someone to let them in: a request each, never an employee.
+    expect(
+      await count(world.database, 'select count(*)::int as n from access_requests where telegram_id between 8300 and 8319'),
+    ).toBe(19);
+  });
+
+  it('who follows a used-up invite is announced once to its inviter, with a button that lets them in', async (context) => {
+    recordCase(context, {
+      area: 'security',
+      case: 'a used-up invite, and the inviter told',
+      action: 'a stranger opens a single-use link someone already used, then writes twice more',
+      traineeSaw: '«По этому приглашению уже зарегистрировались…»; after the manager presses «Допустить», «Вам открыли доступ…»',
+      checked: 'the inviter got one notice with «Допустить», not three; pressed, the stranger is in her team',
+    });
+    const invite = await singleUseInvite();
+    const first = world.telegram.user(8400, { firstName: 'Первый' });
+    first.sendText(`/start ${invite.code}`);
+    await first.waitForNextMessage();
+    const manager = world.telegram.user(8100, { firstName: 'Руководитель' });
+    await manager.waitForMessage((m) => m.text.includes('Первый'));
+
+    const late = world.telegram.user(8401, { firstName: 'Опоздавший' });
+    late.sendText(`/start ${invite.code}`);
+    expect((await late.waitForNextMessage()).text).toMatch(/^По этому приглашению уже зарегистрировались/);
+    const notice = await manager.waitForMessage((m) => m.text.includes('Опоздавший'));
+    for (const text of ['Алло', 'Есть кто?']) {
+      late.sendText(text);
+      await late.waitForNextMessage();
+    }
+    expect(manager.messages().filter((m) => m.text.includes('Опоздавший'))).toHaveLength(1);
+
+    manager.pressButton('admit:8401', notice.message_id);
+    expect((await late.waitForNextMessage()).text).toMatch(/^✅ Вам открыли доступ/);
+    expect(
+      await count(
+        world.database,
+        'select count(*)::int as n from users u join users m on m.id = u.manager_id where u.telegram_id = 8401 and m.telegram_id = 8100',
+      ),
+    ).toBe(1);
   });
 });

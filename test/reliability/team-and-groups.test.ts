@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordCase, recordFigures } from './report.js';
-import { getOrCreateUser } from '../../src/db/queries/users.js';
+import { getOrCreateUser, placeInTeam } from '../../src/db/queries/users.js';
 import { asTelegramId } from '../../src/db/ids.js';
 import { startWorld, type World } from '../support/world.js';
 
@@ -11,7 +11,7 @@ let world: World;
 beforeAll(async () => {
   world = await startWorld({ trainees: [manager, ...trainees] });
   const { db } = world.database;
-  await getOrCreateUser(db, { telegramId: asTelegramId(manager), firstName: 'Ольга' }, 'manager');
+  const olga = await getOrCreateUser(db, { telegramId: asTelegramId(manager), firstName: 'Ольга' }, 'manager');
   // Fifty people with long names, one of them with a right-to-left override, each with a scored session.
   for (const [i, id] of trainees.entries()) {
     const name = i === 7 ? '\u202eЗвоните 8-800' : `Константин-Александр ${i}`;
@@ -20,6 +20,8 @@ beforeAll(async () => {
       firstName: name,
       lastName: 'Воскресенский-Преображенский'.repeat(3),
     });
+    // Her team: as if each had joined through her invite (/team shows a manager only her own people).
+    await placeInTeam(db, user.telegramId, olga.id);
     await db.execute(`
       with s as (insert into sessions (user_id, scenario_key, difficulty, status, finished_at)
                  values (${user.id}, 'cold-call', 'easy', 'finished', now()) returning id)

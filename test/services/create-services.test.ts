@@ -171,7 +171,9 @@ describe('the service graph main.ts builds', () => {
     const [session] = await graph.services.training.history(userId);
     expect(session).toMatchObject({ scenarioKey: 'upsell', scenarioTitle: scenarios.get('upsell').title });
     expect(await graph.services.team.userStats(userId)).toMatchObject({ count: 1, last: 70 });
-    expect(await graph.services.team.teamResults()).toEqual([expect.objectContaining({ userId, count: 1 })]);
+    expect((await graph.services.team.overview({ kind: 'everybody' })).members).toEqual([
+      expect.objectContaining({ userId, scored: 1 }),
+    ]);
   });
 });
 

@@ -136,6 +136,8 @@ describe('erasing a person', () => {
         inviteRedemptions: 1,
         conversationStates: 1,
         sheetExports: 2,
+        accessGrants: 1,
+        accessRequests: 0,
       },
       invites: { detached: 1, closed: 1 },
       sheet: { kind: 'erased', rowsDeleted: 2 },
@@ -202,6 +204,8 @@ describe('erasing a person', () => {
         inviteRedemptions: 0,
         conversationStates: 0,
         sheetExports: 0,
+        accessGrants: 0,
+        accessRequests: 0,
       },
       invites: { detached: 0, closed: 0 },
       sheet: { kind: 'nothing' },
@@ -258,6 +262,25 @@ describe('erasing a person', () => {
     world.fake.seedRows(RESULTS, [late]);
     await waitFor('the late row deleted', () => !sheetSessionIds(world!.fake).includes(session));
     await waitFor('the queue empty', async () => (await erasuresLeft()).length === 0);
+  });
+
+  it('a refused person, who never became a user, has their request erased; a revoked one their allowlist entry', async () => {
+    const access = createAccessService(
+      database.db,
+      { mode: 'allowlist', allowedUserIds: [asTelegramId(8361)], adminUserIds: [] },
+      silentLogger,
+    );
+    expect(await access.admit({ telegramId: asTelegramId(8360), firstName: 'Отказ' })).toMatchObject({ admitted: false });
+    const admin = await getOrCreateUser(database.db, { telegramId: asTelegramId(8362), firstName: 'Админ' }, 'admin');
+    expect(await access.admit({ telegramId: asTelegramId(8361), firstName: 'Отозван' })).toMatchObject({ admitted: true });
+    expect(await access.revoke(asTelegramId(8361), admin)).toMatchObject({ kind: 'revoked' });
+
+    const refused = await erasure(undefined).erase(asTelegramId(8360));
+    expect(refused).toMatchObject({ found: true, removed: { users: 0, accessRequests: 1, accessGrants: 0 } });
+    const revoked = await erasure(undefined).erase(asTelegramId(8361));
+    expect(revoked).toMatchObject({ found: true, removed: { users: 1, accessRequests: 0, accessGrants: 1 } });
+    expect(await count('access_requests where telegram_id in (8360, 8361)')).toBe(0);
+    expect(await count('access_grants where telegram_id in (8360, 8361)')).toBe(0);
   });
 
   it('without a sheet (export off) erases the database and says there is no sheet', async () => {

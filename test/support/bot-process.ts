@@ -22,6 +22,8 @@ export interface BotProcessOptions {
    * test's first turn finds the passages. Default true; false to watch the bot poll while it indexes.
    */
   readonly waitForIndex?: boolean;
+  /** Options for node itself, before the entry (`--cpu-prof`, say: NODE_OPTIONS refuses it). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** The one line the bot logs when indexing at start has ended, whatever the outcome. */
@@ -34,8 +36,10 @@ export const indexingEnded = /"msg":"knowledge base (indexed|not indexed|indexin
 export function spawnBotProcess(telegram: TelegramFake, options: BotProcessOptions): BotProcess {
   // One process either way: the tsx CLI would run the bot in a child of its own, which a SIGKILL
   // sent to the CLI leaves running.
-  const args =
-    options.entry === 'build' ? [path.join(root, 'dist/main.js')] : ['--import', 'tsx', path.join(root, 'src/main.ts')];
+  const args = [
+    ...(options.nodeArgs ?? []),
+    ...(options.entry === 'build' ? [path.join(root, 'dist/main.js')] : ['--import', 'tsx', path.join(root, 'src/main.ts')]),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: {

@@ -19,6 +19,8 @@ export interface ApiCall {
   readonly method: string;
   readonly params: Json;
   readonly time: number;
+  /** performance.now() of this process when the request arrived: sub-millisecond, for benchmarks. */
+  readonly at?: number;
   /** The error Telegram answered with, when the call failed. */
   error?: ApiErrorResponse;
 }
@@ -467,6 +469,8 @@ interface MessageRecord {
   deleted: boolean;
   /** A voice note (sendVoice): the bytes uploaded; `text` is then its caption ('' without one). */
   voice?: { readonly bytes: Buffer; readonly filename: string; readonly duration?: number };
+  /** A picture (sendPhoto): the bytes uploaded; `text` is then its caption ('' without one). */
+  photo?: { readonly bytes: Buffer; readonly filename: string };
 }
 /** A file a user sent, as getFile and the file endpoint serve it. */
 interface StoredFile {
@@ -515,6 +519,11 @@ export class TelegramFake {
   private readonly files = new Map<string, StoredFile>();
   /** Every file download (GET /file/bot<token>/<path>), by path, in order. */
   readonly downloads: string[] = [];
+  /**
+   * performance.now() when the first getUpdates answer carrying each update was written, by update_id:
+   * where a benchmark starts the bot's share of a turn.
+   */
+  readonly handedOutAt = new Map<number, number>();
   private readonly handlers: ReadonlyMap<string, readonly [string, Handler]>;
 
   private constructor(
@@ -540,6 +549,7 @@ export class TelegramFake {
       getUpdates: (p, signal) => this.getUpdates(p, signal),
       sendMessage: (p) => this.sendMessage(p),
       sendVoice: (p) => this.sendVoice(p),
+      sendPhoto: (p) => this.sendPhoto(p),
       getFile: (p) => this.getFile(p),
       editMessageText: (p) => this.editMessageText(p),
       editMessageReplyMarkup: (p) => this.editMessageReplyMarkup(p),
@@ -734,11 +744,16 @@ export class TelegramFake {
         file_size: m.voice.bytes.length,
       };
       if (m.visibleText !== '') message.caption = m.visibleText;
+    } else if (m.photo) {
+      message.photo = [
+        { file_id: `sent-photo-${m.message_id}`, file_unique_id: `photo${m.message_id}`, width: 1024, height: 768 },
+      ];
+      if (m.visibleText !== '') message.caption = m.visibleText;
     } else {
       message.text = m.visibleText;
     }
     if (m.edit_date !== undefined) message.edit_date = m.edit_date;
-    if (m.entities.length > 0) message[m.voice ? 'caption_entities' : 'entities'] = m.entities;
+    if (m.entities.length > 0) message[m.voice || m.photo ? 'caption_entities' : 'entities'] = m.entities;
     // Telegram echoes only inline keyboards in Message.reply_markup.
     if (m.reply_markup?.inline_keyboard !== undefined) message.reply_markup = m.reply_markup;
     return message;
@@ -757,7 +772,7 @@ export class TelegramFake {
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     const method = match ? (this.handlers.get(match[2]!.toLowerCase())?.[0] ?? match[2]!) : url.pathname;
-    const call: ApiCall = { method, params: {}, time: Date.now() };
+    const call: ApiCall = { method, params: {}, time: Date.now(), at: performance.now() };
     this.calls.push(call);
     let outcome: { result: unknown } | ApiErrorResponse;
     try {
@@ -792,6 +807,13 @@ export class TelegramFake {
           };
     const status = 'result' in outcome ? 200 : outcome.error_code;
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (method === 'getUpdates' && 'result' in outcome && Array.isArray(outcome.result)) {
+      const writtenAt = performance.now();
+      for (const update of outcome.result as Json[]) {
+        const id = update.update_id as number;
+        if (!this.handedOutAt.has(id)) this.handedOutAt.set(id, writtenAt);
+      }
+    }
   }
 
   /** The Bot API's file endpoint: the bytes of a file getFile returned a path for. */
@@ -901,6 +923,31 @@ export class TelegramFake {
         filename: typeof upload?.filename === 'string' ? upload.filename : 'voice.ogg',
         duration: optionalInt(p.duration),
       },
+    };
+    chat.botMessages.push(record);
+    return this.toMessage(chat.id, record);
+  }
+
+  private sendPhoto(p: Json): Json {
+    const chat = this.privateChat(p);
+    const upload = asObject(p.photo);
+    const bytes = upload?.bytes;
+    // Only uploads: the bot sends pictures it drew, never a file_id.
+    if (!Buffer.isBuffer(bytes)) throw badRequest('wrong file identifier/HTTP URL specified');
+    const caption = typeof p.caption === 'string' ? p.caption : '';
+    const parsed = parseText(caption, p.parse_mode, p.caption_entities);
+    if (parsed.visibleText.length > MAX_CAPTION) throw badRequest('message caption is too long');
+    const record: MessageRecord = {
+      message_id: chat.nextMessageId++,
+      chat_id: chat.id,
+      text: caption,
+      ...parsed,
+      parse_mode: p.parse_mode as string | undefined,
+      reply_markup: checkMarkup(p.reply_markup),
+      date: now(),
+      editHistory: [],
+      deleted: false,
+      photo: { bytes, filename: typeof upload?.filename === 'string' ? upload.filename : 'photo.png' },
     };
     chat.botMessages.push(record);
     return this.toMessage(chat.id, record);

@@ -94,6 +94,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     GOOGLE_SERVICE_ACCOUNT_FILE: account.file,
     GOOGLE_SHEETS_API_ROOT: sheets.url,
     LLM_TIMEOUT_MS: '3000',
+    // Load and flood tests send faster than a person types; the limits' own tests set theirs in options.env.
+    TURN_RATE_PER_MINUTE: '1000000',
+    TURN_BURST: '1000000',
+    FINISH_RATE_PER_HOUR: '1000000',
     ...options.env,
   };
   const outputs: BotProcess[] = [];

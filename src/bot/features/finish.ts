@@ -3,6 +3,7 @@ import type { StoredEvaluation } from '../../db/queries/evaluations.js';
 import type { CriterionScoreRecord, DeliveryRecord, FactRecord } from '../../db/schema.js';
 import { fillerTotal, monologueSeconds, rateVerdict } from '../../services/delivery.js';
 import type { TrainingSession } from '../../db/queries/sessions.js';
+import type { SessionVerdict } from '../../services/assignments.js';
 import type { Difficulty, Scenario } from '../../services/scenarios.js';
 import type { BotContext } from '../context.js';
 import { evaluationKeyboard, withKeyboardOnLast } from '../helpers/evaluation-keyboard.js';
@@ -20,6 +21,12 @@ feature.command('finish', async (ctx) => {
     await ctx.reply(ctx.t('finish-no-session'));
     return;
   }
+  // No budget check: the judge scores a dialogue already paid for, even when the day's tokens ran out in it.
+  const rate = ctx.services.limits.takeFinish(ctx.user.id);
+  if (!rate.ok) {
+    await ctx.reply(ctx.t('limits-finish-rate', { minutes: Math.max(1, Math.ceil(rate.retryAfterMs / 60_000)) }));
+    return;
+  }
   await ctx.reply(ctx.t('finish-judging'));
   await ctx.replyWithChatAction('typing');
   const result = await training.finish(ctx.user.id);
@@ -32,7 +39,8 @@ feature.command('finish', async (ctx) => {
       return;
     case 'finished': {
       const t = ctx.t.bind(ctx);
-      const parts = evaluationMessages(t, result.training, result.evaluation);
+      const verdict = await ctx.services.assignments.settle(result.training.session.id);
+      const parts = evaluationMessages(t, result.training, result.evaluation, verdict);
       for (const { text, other } of withKeyboardOnLast(parts, evaluationKeyboard(t, result.training.session))) {
         await ctx.reply(text, other);
       }
@@ -61,13 +69,42 @@ export interface EvaluatedTraining {
 const itemLimit = 500;
 const shorten = (text: string) => (text.length > itemLimit ? `${text.slice(0, itemLimit).trimEnd()}…` : text);
 
-/** The evaluation as HTML messages, each under Telegram's limit and cut only between lines. */
-export function evaluationMessages(t: Translate, training: EvaluatedTraining, evaluation: StoredEvaluation): string[] {
-  return packLines(evaluationLines(t, training, evaluation));
+/**
+ * The evaluation as HTML messages, each under Telegram's limit and cut only between lines; with a
+ * verdict, whether it passed its assignment (and the pass mark) or was practice.
+ */
+export function evaluationMessages(
+  t: Translate,
+  training: EvaluatedTraining,
+  evaluation: StoredEvaluation,
+  verdict?: SessionVerdict,
+): string[] {
+  return packLines(evaluationLines(t, training, evaluation, verdict));
+}
+
+/** «Задание зачтено ✅ (проходной балл 80)», «не зачтено», or «Практика». */
+function verdictLine(t: Translate, verdict: SessionVerdict): string {
+  switch (verdict.kind) {
+    case 'passed':
+      return `<b>${escapeHtml(t('assignment-verdict-passed', { mark: verdict.passMark }))}</b>`;
+    case 'failed':
+      return `<b>${escapeHtml(t('assignment-verdict-failed', { mark: verdict.passMark }))}</b>`;
+    case 'practice':
+      return `<i>${escapeHtml(t('assignment-verdict-practice'))}</i>`;
+    default: {
+      const unreachable: never = verdict;
+      throw new Error(`unknown verdict ${JSON.stringify(unreachable)}`);
+    }
+  }
 }
 
 /** The evaluation for a phone screen: the score first, then criteria, facts, strengths, mistakes, advice. */
-function evaluationLines(t: Translate, training: EvaluatedTraining, evaluation: StoredEvaluation): string[] {
+function evaluationLines(
+  t: Translate,
+  training: EvaluatedTraining,
+  evaluation: StoredEvaluation,
+  verdict: SessionVerdict | undefined,
+): string[] {
   const { scenario, session } = training;
   const difficulty = scenario.difficulties[session.difficulty as Difficulty]?.label ?? session.difficulty;
   const section = (title: string, items: readonly string[]) =>
@@ -75,6 +112,7 @@ function evaluationLines(t: Translate, training: EvaluatedTraining, evaluation: 
   return [
     `<b>${escapeHtml(t('evaluation-score', { score: evaluation.totalScore }))}</b>`,
     escapeHtml(t('evaluation-title', { title: scenario.title, difficulty })),
+    ...(verdict ? [verdictLine(t, verdict)] : []),
     ...(evaluation.summary ? ['', escapeHtml(shorten(evaluation.summary))] : []),
     ...(evaluation.omittedMessages > 0
       ? ['', `<i>${escapeHtml(t('evaluation-long-dialogue', { omitted: evaluation.omittedMessages }))}</i>`]

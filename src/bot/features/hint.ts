@@ -1,6 +1,7 @@
 import { Composer } from 'grammy';
 import { KnowledgeUnavailableError, type Hint } from '../../services/hints.js';
 import type { Difficulty } from '../../services/scenarios.js';
+import { withUsage } from '../../services/usage.js';
 import type { BotContext } from '../context.js';
 import { isAuthed } from '../middleware/access.js';
 
@@ -30,13 +31,16 @@ feature.command('hint', async (ctx) => {
   await ctx.reply(ctx.t('hint-thinking'));
   let hint: Hint | undefined;
   try {
+    const bill = { purpose: 'hint', userId: ctx.user.id, sessionId: active.session.id } as const;
     hint = await whileTyping(ctx, () =>
-      hints.advise({
-        scenario: active.scenario,
-        difficulty: active.session.difficulty as Difficulty,
-        dialogue,
-        readerLanguage,
-      }),
+      withUsage(bill, () =>
+        hints.advise({
+          scenario: active.scenario,
+          difficulty: active.session.difficulty as Difficulty,
+          dialogue,
+          readerLanguage,
+        }),
+      ),
     );
   } catch (error) {
     if (!(error instanceof KnowledgeUnavailableError)) throw error;

@@ -1,15 +1,16 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { SessionId } from '../../db/ids.js';
 import type { SessionSummary } from '../../db/queries/sessions.js';
-import { difficultyLevels, type Difficulty, type Scenario, type ScenarioCatalog } from '../../services/scenarios.js';
-import type { DifficultyStats } from '../../services/team.js';
+import type { Difficulty, Scenario } from '../../services/scenarios.js';
 import type { PastEvaluation } from '../../services/training/index.js';
 import type { AuthedContext, BotContext } from '../context.js';
 import { decodeCallback, encodeCallback } from '../helpers/callback-data.js';
-import { evaluationKeyboard, isDifficulty, withKeyboardOnLast } from '../helpers/evaluation-keyboard.js';
+import { evaluationKeyboard, withKeyboardOnLast } from '../helpers/evaluation-keyboard.js';
 import { isAuthed } from '../middleware/access.js';
 import { evaluationMessages } from './finish.js';
 import { dateLocaleOf } from '../helpers/dates.js';
+import { reviewLines } from './review.js';
+import { genericLabel } from './stats.js';
 
 const composer = new Composer<BotContext>();
 const feature = composer.chatType('private').filter(isAuthed);
@@ -33,10 +34,14 @@ feature.command('history', async (ctx) => {
     minute: '2-digit',
   });
   const day = new Intl.DateTimeFormat(locale, { timeZone, day: '2-digit', month: '2-digit' });
+  const reviews = await ctx.services.team.reviewsOf(sessions.map((s) => s.id));
   const lines = sessions.map((s) => {
+    const review = reviews.get(s.id);
     const outcome =
       s.totalScore !== null
-        ? `${s.totalScore}/100`
+        ? review
+          ? ctx.t('history-reviewed-score', { ai: s.totalScore, score: review.score })
+          : `${s.totalScore}/100`
         : s.status === 'active'
           ? ctx.t('history-in-progress')
           : s.status === 'abandoned'
@@ -83,9 +88,18 @@ async function showPastEvaluation(ctx: AuthedContext, sessionId: SessionId): Pro
   await ctx.answerCallbackQuery();
   const t = ctx.t.bind(ctx);
   const training = { session: past.session, scenario: shownScenario(ctx, past) };
+  const [review, dispute] = await Promise.all([
+    ctx.services.team.reviewOf(past.session.id),
+    ctx.services.team.disputeOf(past.session.id),
+  ]);
+  // The manager's second opinion beside the AI's: the trainee sees both.
+  const parts = [
+    ...evaluationMessages(t, training, past.evaluation),
+    ...(review ? [reviewLines(t, review, past.evaluation.totalScore)] : []),
+  ];
   for (const { text, other } of withKeyboardOnLast(
-    evaluationMessages(t, training, past.evaluation),
-    evaluationKeyboard(t, past.session),
+    parts,
+    evaluationKeyboard(t, past.session, { disputable: dispute === undefined && review === undefined }),
   )) {
     await ctx.reply(text, other);
   }
@@ -102,70 +116,6 @@ function shownScenario(ctx: BotContext, past: PastEvaluation): Pick<Scenario, 't
     title: past.session.scenarioKey,
     difficulties: { easy: level('easy'), medium: level('medium'), hard: level('hard') },
   };
-}
-
-feature.command('stats', async (ctx) => {
-  const stats = await ctx.services.team.userStats(ctx.user.id);
-  if (stats.count === 0) {
-    await ctx.reply(ctx.t('stats-empty'));
-    return;
-  }
-  const { scenarios } = ctx.services;
-  const lines = inMenuOrder(stats.byDifficulty, scenarios).map((s) => {
-    const scenario = scenarios.find(s.scenarioKey);
-    return ctx.t('stats-line', {
-      title: scenario?.title ?? s.scenarioKey,
-      difficulty: levelLabel(ctx, scenario, s.difficulty),
-      count: s.count,
-      average: s.average,
-      best: s.best,
-    });
-  });
-  await ctx.reply(
-    [
-      ctx.t('stats-summary', { count: stats.count, average: stats.average, best: stats.best, last: stats.last }),
-      '',
-      ctx.t('stats-by-scenario'),
-      ...lines,
-    ].join('\n'),
-  );
-});
-
-/** Scenarios as the menu lists them (removed ones last, by key), each one's levels from easy to hard. */
-function inMenuOrder(rows: readonly DifficultyStats[], scenarios: ScenarioCatalog): DifficultyStats[] {
-  const menuPosition = new Map(scenarios.all.map((s, index) => [s.key, index]));
-  const scenarioRank = (key: string) => menuPosition.get(key) ?? scenarios.all.length;
-  const levelRank = (level: string) => {
-    const index = (difficultyLevels as readonly string[]).indexOf(level);
-    return index < 0 ? difficultyLevels.length : index;
-  };
-  return [...rows].sort(
-    (a, b) =>
-      scenarioRank(a.scenarioKey) - scenarioRank(b.scenarioKey) ||
-      a.scenarioKey.localeCompare(b.scenarioKey) ||
-      levelRank(a.difficulty) - levelRank(b.difficulty),
-  );
-}
-
-/** The scenario's own name for the level; for a removed scenario the common one. */
-function levelLabel(ctx: BotContext, scenario: Scenario | undefined, level: string): string {
-  if (!isDifficulty(level)) return level;
-  return scenario?.difficulties[level].label ?? genericLabel(ctx, level);
-}
-
-function genericLabel(ctx: BotContext, level: Difficulty): string {
-  switch (level) {
-    case 'easy':
-      return ctx.t('difficulty-label-easy');
-    case 'medium':
-      return ctx.t('difficulty-label-medium');
-    case 'hard':
-      return ctx.t('difficulty-label-hard');
-    default: {
-      const unreachable: never = level;
-      throw new Error(`unknown level ${String(unreachable)}`);
-    }
-  }
 }
 
 function shorten(text: string, limit: number): string {

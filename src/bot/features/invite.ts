@@ -63,7 +63,6 @@ export async function createInvite(
     return {
       code: created.code,
       expires: created.expiresAt.toISOString(),
-      mode: outer.config.access.mode,
       timeZone: outer.config.teamTimeZone,
     };
   });
@@ -74,7 +73,6 @@ export async function createInvite(
   }).format(new Date(invite.expires));
   const link = `https://t.me/${ctx.me.username}?start=${invite.code}`;
   await ctx.reply(ctx.t('invite-created', { uses: maxUses, expires, link }));
-  if (invite.mode !== 'invite') await ctx.reply(ctx.t('invite-mode-note', { mode: invite.mode }));
 }
 
 /** Asks with one button per option and returns the chosen value; see `notAnOption` for anything else. */

@@ -42,7 +42,12 @@ feature.on('callback_query:data', async (ctx, next) => {
     case 'repeat-training':
     case 'scenario-menu':
     case 'past-evaluation':
-      // The buttons of other features (leaving a training, under an evaluation, in the history).
+    case 'team-member':
+    case 'team-session':
+    case 'team-transcript':
+    case 'review-evaluation':
+    case 'dispute-evaluation':
+      // The buttons of other features (leaving a training, under an evaluation, in the history, /team).
       return next();
     case 'switch-scenario':
     case 'invite-option':

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { asTelegramId, type SessionId, type TelegramId } from '../../db/ids.js';
+import { asTelegramId, type SessionId, type TelegramId, type UserId } from '../../db/ids.js';
 import { difficultyLevels, type Difficulty } from '../../services/scenarios.js';
 
 export const switchAnswers = ['yes', 'no'] as const;
@@ -24,6 +24,12 @@ export type VoiceModeChoice = (typeof voiceModeChoices)[number];
  */
 export type AdminCallbackAction = { readonly type: 'erase'; readonly telegramId: TelegramId; readonly answer: EraseAnswer };
 
+/**
+ * «Допустить» under a refused person's notice (to admins, and to the inviter whose invite they
+ * followed). Decoded apart (`decodeAccessCallback`), like the administrators' buttons.
+ */
+export type AccessCallbackAction = { readonly type: 'admit'; readonly telegramId: TelegramId };
+
 /** Every button the bot sends, as a typed value; the string form fits Telegram's 64 bytes. */
 export type CallbackAction =
   | { readonly type: 'scenario'; readonly key: string }
@@ -40,10 +46,20 @@ export type CallbackAction =
   /** Under an evaluation: the scenario menu. */
   | { readonly type: 'scenario-menu' }
   /** /history: show a past session's evaluation again (the handler checks whose session it is). */
-  | { readonly type: 'past-evaluation'; readonly sessionId: SessionId };
+  | { readonly type: 'past-evaluation'; readonly sessionId: SessionId }
+  /** /team: a member's sessions (the handler checks the member is in the manager's team). */
+  | { readonly type: 'team-member'; readonly userId: UserId }
+  /** /team: one session of a member, its evaluation with the manager's review (checked as above). */
+  | { readonly type: 'team-session'; readonly sessionId: SessionId }
+  /** /team: a session's dialogue (checked as above). */
+  | { readonly type: 'team-transcript'; readonly sessionId: SessionId }
+  /** A manager's «Пересмотреть оценку» on a team session (checked as above). */
+  | { readonly type: 'review-evaluation'; readonly sessionId: SessionId }
+  /** A trainee's «Оспорить» under their evaluation (the handler checks whose session it is). */
+  | { readonly type: 'dispute-evaluation'; readonly sessionId: SessionId };
 
 // The string forms are the ones earlier versions sent: buttons already in chats keep meaning the same.
-export function encodeCallback(action: CallbackAction | AdminCallbackAction): string {
+export function encodeCallback(action: CallbackAction | AdminCallbackAction | AccessCallbackAction): string {
   switch (action.type) {
     case 'scenario':
       return `sc:${action.key}`;
@@ -65,8 +81,20 @@ export function encodeCallback(action: CallbackAction | AdminCallbackAction): st
       return 'menu';
     case 'past-evaluation':
       return `pe:${action.sessionId}`;
+    case 'team-member':
+      return `tm:${action.userId}`;
+    case 'team-session':
+      return `ts:${action.sessionId}`;
+    case 'team-transcript':
+      return `tt:${action.sessionId}`;
+    case 'review-evaluation':
+      return `rv:${action.sessionId}`;
+    case 'dispute-evaluation':
+      return `dp:${action.sessionId}`;
     case 'erase':
       return `erase:${action.answer}:${action.telegramId}`;
+    case 'admit':
+      return `admit:${action.telegramId}`;
     default: {
       const unreachable: never = action;
       throw new Error(`unknown action ${JSON.stringify(unreachable)}`);
@@ -95,6 +123,14 @@ const sessionId = z
   .refine((id) => id <= 2_147_483_647)
   .transform((id) => id as SessionId);
 
+/** users.id, a serial (int4) like sessions.id. */
+const userId = z
+  .string()
+  .regex(/^[1-9]\d{0,9}$/)
+  .transform((digits) => Number(digits))
+  .refine((id) => id <= 2_147_483_647)
+  .transform((id) => id as UserId);
+
 /** The data split at ':'; a tuple rejects missing and extra parts alike. */
 const callbackSchema = z.union([
   z.tuple([z.literal('sc'), scenarioKey]).transform(([, key]): CallbackAction => ({ type: 'scenario', key })),
@@ -117,6 +153,11 @@ const callbackSchema = z.union([
     .transform(([, key, level]): CallbackAction => ({ type: 'repeat-training', key, difficulty: level })),
   z.tuple([z.literal('menu')]).transform((): CallbackAction => ({ type: 'scenario-menu' })),
   z.tuple([z.literal('pe'), sessionId]).transform(([, id]): CallbackAction => ({ type: 'past-evaluation', sessionId: id })),
+  z.tuple([z.literal('tm'), userId]).transform(([, id]): CallbackAction => ({ type: 'team-member', userId: id })),
+  z.tuple([z.literal('ts'), sessionId]).transform(([, id]): CallbackAction => ({ type: 'team-session', sessionId: id })),
+  z.tuple([z.literal('tt'), sessionId]).transform(([, id]): CallbackAction => ({ type: 'team-transcript', sessionId: id })),
+  z.tuple([z.literal('rv'), sessionId]).transform(([, id]): CallbackAction => ({ type: 'review-evaluation', sessionId: id })),
+  z.tuple([z.literal('dp'), sessionId]).transform(([, id]): CallbackAction => ({ type: 'dispute-evaluation', sessionId: id })),
 ]);
 
 /** Parses callback data; undefined for anything the bot did not send (forged, or from an old version). */
@@ -140,5 +181,15 @@ const adminCallbackSchema = z
 /** Parses the data of an administrator's button; undefined for anything else. */
 export function decodeAdminCallback(data: string): AdminCallbackAction | undefined {
   const parsed = adminCallbackSchema.safeParse(data.split(':'));
+  return parsed.success ? parsed.data : undefined;
+}
+
+const accessCallbackSchema = z
+  .tuple([z.literal('admit'), telegramId])
+  .transform(([, id]): AccessCallbackAction => ({ type: 'admit', telegramId: id }));
+
+/** Parses the data of a «Допустить» button; undefined for anything else. */
+export function decodeAccessCallback(data: string): AccessCallbackAction | undefined {
+  const parsed = accessCallbackSchema.safeParse(data.split(':'));
   return parsed.success ? parsed.data : undefined;
 }

@@ -1,6 +1,7 @@
 import { GrammyError, InputFile } from 'grammy';
 import type { Chat } from 'grammy/types';
 import { SpeechSynthesisError } from '../../services/text-to-speech.js';
+import { withUsage } from '../../services/usage.js';
 import type { BotContext } from '../context.js';
 import { splitMessage } from './split-message.js';
 
@@ -15,7 +16,8 @@ export const captionLimit = 1_024;
 export async function sendVoiceReply(ctx: BotContext & { readonly chat: Chat }, text: string): Promise<void> {
   let audio: Uint8Array;
   try {
-    audio = await ctx.services.speech.synthesize(text);
+    const synthesize = () => ctx.services.speech.synthesize(text);
+    audio = await (ctx.user ? withUsage({ purpose: 'speech', userId: ctx.user.id }, synthesize) : synthesize());
   } catch (error) {
     if (!(error instanceof SpeechSynthesisError)) throw error;
     ctx.logger.warn({ err: error }, 'speech synthesis failed; the answer goes out as text');

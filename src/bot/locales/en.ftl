@@ -87,9 +87,6 @@ stats-by-scenario = By scenario and level:
 
 ## Team (for managers)
 team-not-allowed = This command is for managers and administrators.
-team-empty = The team has no scored trainings yet.
-team-title = Team results:
-team-line = { $name }: { $count } trainings, average { $average }, last { $last }
 
 ## Invites
 invite-not-allowed = Only managers and administrators can create invites.
@@ -102,7 +99,6 @@ invite-created =
     The invite is ready: up to { $uses } people, valid until { $expires }.
     Send this link to your team:
     { $link }
-invite-mode-note = Note: the bot runs in “{ $mode }” mode; invites take effect with ACCESS_MODE=invite.
 invite-cancelled = Invite creation cancelled.
 invite-choose-button = Choose an option with the buttons below or send /cancel.
 
@@ -162,6 +158,8 @@ help-managers =
 help-admins =
     For admins:
     /erase <Telegram id> — erase everything the bot keeps about a person (asks first)
+    /allow <Telegram id> [<manager>] — let someone in (and into a manager's team)
+    /revoke <Telegram id> — close someone's access at once
 
 ## Everything else
 unhandled-sticker = Nice sticker, but the client won't see it 🙂 Please answer in text.

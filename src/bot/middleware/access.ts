@@ -1,6 +1,9 @@
 import type { NextFunction } from 'grammy';
 import { asTelegramId } from '../../db/ids.js';
+import type { User } from '../../db/queries/users.js';
 import type { AccessDecision } from '../../services/access.js';
+import { tellJoins, tellRefusal, type AccessNoticeDeps } from '../access-notices.js';
+import { setRoleMenu } from '../command-menus.js';
 import type { AuthedContext, BotContext } from '../context.js';
 
 /**
@@ -15,6 +18,7 @@ export async function accessGate(ctx: BotContext, next: NextFunction): Promise<v
     return;
   }
   if (!from || from.is_bot) return;
+  const inviteCode = inviteCodeOf(ctx);
   const decision = await ctx.services.access.admit(
     {
       telegramId: asTelegramId(from.id),
@@ -23,17 +27,48 @@ export async function accessGate(ctx: BotContext, next: NextFunction): Promise<v
       lastName: from.last_name,
       languageCode: from.language_code,
     },
-    inviteCodeOf(ctx),
+    inviteCode,
   );
   if (!decision.admitted) {
     ctx.logger.info({ telegramId: from.id, reason: decision.reason }, 'access refused');
     await refuse(ctx, from.id, decision.reason);
+    if (decision.reason !== 'revoked') {
+      // Stored before this: a notice that cannot go now goes with the person's next try.
+      await tellRefusal(noticeDeps(ctx), asTelegramId(from.id)).catch((error: unknown) =>
+        ctx.logger.warn({ err: error }, 'admins could not be told of a refused person yet'),
+      );
+    }
     return;
   }
   ctx.user = decision.user;
   ctx.logger = ctx.logger.child({ userId: decision.user.id });
+  if (decision.menuChanged) await updateMenu(ctx, decision.user);
   if (decision.joinedByInvite) await ctx.reply(ctx.t('start-joined'));
+  // Also when the redemption's reply was lost and this is its retry: only a joining not told yet is told.
+  if (decision.joinedByInvite || inviteCode) {
+    await tellJoins(noticeDeps(ctx), decision.user.id).catch((error: unknown) =>
+      ctx.logger.warn({ err: error }, 'the inviter could not be told yet: told at the next start'),
+    );
+  }
   await next();
+}
+
+export function noticeDeps(ctx: BotContext): AccessNoticeDeps {
+  return {
+    api: ctx.api,
+    access: ctx.services.access,
+    translate: (locale, key, variables) => ctx.i18n.fluent.translate(locale, key, variables),
+    defaultLocale: ctx.config.defaultLocale,
+    logger: ctx.logger,
+  };
+}
+
+/** A person who now leads (or no longer does) gets the menu of their role; the menu is no reason to stop. */
+async function updateMenu(ctx: BotContext, user: User): Promise<void> {
+  const translate = (locale: string, key: string) => ctx.i18n.fluent.translate(locale, key);
+  await setRoleMenu(ctx.api, translate, ctx.config.defaultLocale, user).catch((error: unknown) =>
+    ctx.logger.warn({ err: error }, 'could not change the command menu'),
+  );
 }
 
 /**

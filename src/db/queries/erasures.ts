@@ -24,6 +24,10 @@ export interface ErasedRows {
   readonly conversationStates: number;
   /** Rows of the sheet's outbox (exported or still queued). */
   readonly sheetExports: number;
+  /** Their entry on the PostgreSQL allowlist (granted or revoked): erased too, so a revoked person is forgotten as well. */
+  readonly accessGrants: number;
+  /** Their refused request (a person who never got in has only this). */
+  readonly accessRequests: number;
   /** Invites the person had created: kept without a creator, so the people they admitted stay admitted. */
   readonly invitesDetached: number;
   /** Of those, the ones that still admitted newcomers and were closed. */
@@ -35,7 +39,7 @@ export interface ErasedRows {
 /**
  * Deletes everything stored about a person in one statement: the user (sessions, messages,
  * evaluations, invite redemptions and sheet exports go with it by cascade), their conversation
- * state, and their name on invites they created. With `queueSheetErasure`, the sessions' rows in the
+ * state, their allowlist entry and refused request, and their name on invites they created. With `queueSheetErasure`, the sessions' rows in the
  * managers' sheet are queued for deletion (`sheet_erasures`) in the same statement, so an erasure
  * never happens without its sheet part. Announced on `person_erased` once committed.
  *
@@ -64,6 +68,8 @@ export async function deletePersonRows(
     sheet_exports: number;
     invites_detached: number;
     invites_closed: number;
+    access_grants: number;
+    access_requests: number;
     sheet_erasure_id: number | null;
     notified: number;
   }>(sql`
@@ -88,6 +94,10 @@ export async function deletePersonRows(
       update invites set created_by = null, expires_at = least(expires_at, now())
       where created_by in (select id from target)
       returning code
+    ), grants as (
+      delete from access_grants where telegram_id = ${telegramId}::bigint returning telegram_id
+    ), requests as (
+      delete from access_requests where telegram_id = ${telegramId}::bigint returning telegram_id
     ), states as (
       delete from conversation_states where key = ${conversationKeyOf(telegramId)} returning key
     ), removed as (
@@ -109,6 +119,8 @@ export async function deletePersonRows(
       c.sessions, c.messages, c.evaluations, c.sheet_exports, c.invite_redemptions, c.invites_closed,
       (select count(*) from detached)::int as invites_detached,
       (select count(*) from states)::int as conversation_states,
+      (select count(*) from grants)::int as access_grants,
+      (select count(*) from requests)::int as access_requests,
       (select id from queued) as sheet_erasure_id,
       (select count(*) from notified)::int as notified
     from counts c`);
@@ -124,6 +136,8 @@ export async function deletePersonRows(
     sheetExports: row.sheet_exports,
     invitesDetached: row.invites_detached,
     invitesClosed: row.invites_closed,
+    accessGrants: row.access_grants,
+    accessRequests: row.access_requests,
     sheetErasureId: row.sheet_erasure_id ?? undefined,
   };
 }

@@ -1,5 +1,5 @@
-import { and, asc, count, desc, eq, inArray, isNull, ne } from 'drizzle-orm';
-import type { Database } from '../client.js';
+import { and, asc, count, desc, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
+import { postgresClientOf, type Database } from '../client.js';
 import type { SessionId, TelegramFileId } from '../ids.js';
 import { messages } from '../schema.js';
 import { storable } from '../text.js';
@@ -33,6 +33,51 @@ export interface AppendMessageOptions {
 }
 
 /**
+ * The statements every turn runs, built once per database and prepared on the server: drizzle
+ * skips building the SQL and PostgreSQL skips parsing and planning it (docs/performance.md).
+ */
+function preparePerTurnQueries(db: Database) {
+  return {
+    appendText: db
+      .insert(messages)
+      .values({
+        sessionId: sql.placeholder('sessionId'),
+        role: sql.placeholder('role'),
+        content: sql.placeholder('content'),
+        telegramMessageId: sql.placeholder('telegramMessageId'),
+        promptTokens: sql.placeholder('promptTokens'),
+        completionTokens: sql.placeholder('completionTokens'),
+      })
+      .onConflictDoNothing({ target: [messages.sessionId, messages.telegramMessageId] })
+      .returning()
+      .prepare('append_text_message'),
+    lastMessages: db
+      .select({ role: messages.role, content: messages.content })
+      .from(messages)
+      .where(and(eq(messages.sessionId, sql.placeholder('sessionId')), ne(messages.content, '')))
+      .orderBy(desc(messages.id))
+      .limit(sql.placeholder('limit'))
+      .prepare('last_messages'),
+    markDelivered: db
+      .update(messages)
+      .set({ deliveredAt: sql`now()` })
+      .where(eq(messages.id, sql.placeholder('messageId')))
+      .prepare('mark_message_delivered'),
+  };
+}
+
+const perTurnQueries = new WeakMap<Database, ReturnType<typeof preparePerTurnQueries>>();
+
+function perTurn(db: Database): ReturnType<typeof preparePerTurnQueries> {
+  let queries = perTurnQueries.get(db);
+  if (!queries) {
+    queries = preparePerTurnQueries(db);
+    perTurnQueries.set(db, queries);
+  }
+  return queries;
+}
+
+/**
  * Appends a message to a session. Returns `{ duplicate: true }` when the same Telegram message
  * was stored before (the update was delivered again after a restart).
  */
@@ -43,21 +88,26 @@ export async function appendMessage(
   content: string,
   options: AppendMessageOptions = {},
 ): Promise<{ readonly message: StoredMessage; readonly duplicate: boolean }> {
-  const [inserted] = await db
-    .insert(messages)
-    .values({
-      sessionId,
-      role,
-      content: storable(content),
-      telegramMessageId: options.telegramMessageId ?? null,
-      ...(options.spoken
-        ? { kind: options.spoken.kind, audioSeconds: options.spoken.seconds, telegramFileId: options.spoken.telegramFileId }
-        : {}),
-      promptTokens: options.promptTokens ?? null,
-      completionTokens: options.completionTokens ?? null,
-    })
-    .onConflictDoNothing({ target: [messages.sessionId, messages.telegramMessageId] })
-    .returning();
+  const values = {
+    sessionId,
+    role,
+    content: storable(content),
+    telegramMessageId: options.telegramMessageId ?? null,
+    promptTokens: options.promptTokens ?? null,
+    completionTokens: options.completionTokens ?? null,
+  };
+  const [inserted] = options.spoken
+    ? await db
+        .insert(messages)
+        .values({
+          ...values,
+          kind: options.spoken.kind,
+          audioSeconds: options.spoken.seconds,
+          telegramFileId: options.spoken.telegramFileId,
+        })
+        .onConflictDoNothing({ target: [messages.sessionId, messages.telegramMessageId] })
+        .returning()
+    : await perTurn(db).appendText.execute(values);
   if (inserted) return { message: inserted, duplicate: false };
   const [existing] = await db
     .select()
@@ -73,13 +123,43 @@ export async function appendMessage(
  * words (not transcribed yet, or nothing was heard) is not part of the dialogue.
  */
 export async function lastMessages(db: Database, sessionId: SessionId, limit: number): Promise<ChatMessage[]> {
-  const rows = await db
-    .select({ role: messages.role, content: messages.content })
-    .from(messages)
-    .where(and(eq(messages.sessionId, sessionId), ne(messages.content, '')))
-    .orderBy(desc(messages.id))
-    .limit(limit);
+  const rows = await perTurn(db).lastMessages.execute({ sessionId, limit });
   return rows.reverse();
+}
+
+/**
+ * A trainee's typed turn stored, and the dialogue it ends read back (the last `limit` messages with
+ * words, oldest first, the turn last), in one statement: a data-modifying CTE, prepared. Undefined
+ * when this Telegram message was stored before (a redelivered update): nothing was written, and the
+ * caller takes the duplicate's path (`appendMessage` finds the stored row).
+ */
+export async function storeTurnAndReadDialogue(
+  db: Database,
+  sessionId: SessionId,
+  content: string,
+  telegramMessageId: number,
+  limit: number,
+): Promise<{ readonly messageId: number; readonly dialogue: ChatMessage[] } | undefined> {
+  // The CTE's insert is invisible to the select beside it (one snapshot), so the new row joins the
+  // older ones by union; the older ones are cut one short of the limit.
+  const rows = await postgresClientOf(db).unsafe<Array<{ id: string; role: MessageRole; content: string; inserted: boolean }>>(
+    `with inserted as (
+       insert into messages (session_id, role, content, telegram_message_id)
+       values ($1, 'user', $2, $3)
+       on conflict (session_id, telegram_message_id) do nothing
+       returning id, role, content
+     )
+     select id, role, content, true as inserted from inserted where content <> ''
+     union all
+     (select id, role, content, false from messages where session_id = $1 and content <> '' order by id desc limit $4)
+     order by id desc
+     limit $4`,
+    [sessionId, storable(content), telegramMessageId, limit],
+    { prepare: true },
+  );
+  const own = rows.find((row) => row.inserted);
+  if (!own) return undefined;
+  return { messageId: Number(own.id), dialogue: rows.reverse().map(({ role, content: text }) => ({ role, content: text })) };
 }
 
 /** The whole dialogue of a session, oldest first. */
@@ -97,7 +177,7 @@ export async function countMessages(db: Database, sessionId: SessionId, role?: M
 
 /** Telegram accepted the client's reply: it will not be sent again after a restart. */
 export async function markMessageDelivered(db: Database, messageId: number): Promise<void> {
-  await db.update(messages).set({ deliveredAt: new Date() }).where(eq(messages.id, messageId));
+  await perTurn(db).markDelivered.execute({ messageId });
 }
 
 /** The newest message of each of the given sessions. */

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, gte, inArray, isNotNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { SessionId, TelegramId } from '../ids.js';
-import { evaluations, messages, sessions, sheetExports, users, type CriterionScoreRecord } from '../schema.js';
+import { evaluations, messages, modelUsage, sessions, sheetExports, users, type CriterionScoreRecord } from '../schema.js';
 
 /** An outbox row taken by one exporter; `attempts` counts this attempt too. */
 export interface ClaimedExport {
@@ -178,6 +178,10 @@ export interface SessionResult {
   readonly strengths: readonly string[];
   readonly mistakes: readonly string[];
   readonly recommendations: readonly string[];
+  /** Tokens of every model call of the session (client turns, hints, the judge). */
+  readonly tokens: number;
+  /** Their estimated cost, USD. */
+  readonly costUsd: number;
 }
 
 function selectSessionResults(db: Database, where: SQL | undefined) {
@@ -198,6 +202,8 @@ function selectSessionResults(db: Database, where: SQL | undefined) {
       strengths: evaluations.strengths,
       mistakes: evaluations.mistakes,
       recommendations: evaluations.recommendations,
+      tokens: sql<number>`(select coalesce(sum(${modelUsage.promptTokens} + ${modelUsage.completionTokens}), 0)::float8 from ${modelUsage} where ${modelUsage.sessionId} = ${sessions.id})`,
+      costUsd: sql<number>`(select coalesce(sum(${modelUsage.costUsd}), 0)::float8 from ${modelUsage} where ${modelUsage.sessionId} = ${sessions.id})`,
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
@@ -245,26 +251,33 @@ export interface TraineeSummary {
 /** Every trainee (and anyone else with an evaluated session), with their numbers. */
 export async function listTraineeSummaries(db: Database): Promise<TraineeSummary[]> {
   const evaluated = sql`${evaluations.id} is not null`;
-  return db
-    .select({
-      telegramId: users.telegramId,
-      username: users.username,
-      firstName: users.firstName,
-      lastName: users.lastName,
-      sessionsFinished: sql<number>`(count(${evaluations.id}))::int`,
-      averageScore: sql<number | null>`round(avg(${evaluations.totalScore}), 1)::float8`,
-      bestScore: sql<number | null>`max(${evaluations.totalScore})`,
-      lastScore: sql<
-        number | null
-      >`(array_agg(${evaluations.totalScore} order by ${sessions.finishedAt} desc, ${sessions.id} desc) filter (where ${evaluated}))[1]`,
-      lastActivity: sql<Date | null>`greatest(max(${sessions.startedAt}), max(${sessions.finishedAt}))`.mapWith(
-        sessions.startedAt,
-      ),
-    })
-    .from(users)
-    .leftJoin(sessions, eq(sessions.userId, users.id))
-    .leftJoin(evaluations, and(eq(evaluations.sessionId, sessions.id), eq(sessions.status, 'finished')))
-    .groupBy(users.id)
-    .having(or(eq(users.role, 'trainee'), sql`count(${evaluations.id}) > 0`))
-    .orderBy(asc(users.id));
+  return (
+    db
+      .select({
+        telegramId: users.telegramId,
+        username: users.username,
+        firstName: users.firstName,
+        lastName: users.lastName,
+        sessionsFinished: sql<number>`(count(${evaluations.id}))::int`,
+        averageScore: sql<number | null>`round(avg(${evaluations.totalScore}), 1)::float8`,
+        bestScore: sql<number | null>`max(${evaluations.totalScore})`,
+        lastScore: sql<
+          number | null
+        >`(array_agg(${evaluations.totalScore} order by ${sessions.finishedAt} desc, ${sessions.id} desc) filter (where ${evaluated}))[1]`,
+        lastActivity: sql<Date | null>`greatest(max(${sessions.startedAt}), max(${sessions.finishedAt}))`.mapWith(
+          sessions.startedAt,
+        ),
+      })
+      .from(users)
+      .leftJoin(sessions, eq(sessions.userId, users.id))
+      .leftJoin(evaluations, and(eq(evaluations.sessionId, sessions.id), eq(sessions.status, 'finished')))
+      // Employees only: not someone refused at the door (a request waiting), nor someone whose access was revoked.
+      .where(
+        sql`not exists (select 1 from access_requests r where r.telegram_id = ${users.telegramId})
+        and not exists (select 1 from access_grants g where g.telegram_id = ${users.telegramId} and g.revoked_at is not null)`,
+      )
+      .groupBy(users.id)
+      .having(or(eq(users.role, 'trainee'), sql`count(${evaluations.id}) > 0`))
+      .orderBy(asc(users.id))
+  );
 }

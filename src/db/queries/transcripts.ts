@@ -1,5 +1,7 @@
-import { sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
+import type { SessionId } from '../ids.js';
+import { messages } from '../schema.js';
 
 /** What one retention batch deleted. */
 export interface DeletedTranscripts {
@@ -29,4 +31,25 @@ export async function deleteExpiredTranscripts(db: Database, retentionDays: numb
     )
     select (select count(*) from marked)::int as sessions, (select count(*) from deleted)::int as messages`);
   return { sessions: row?.sessions ?? 0, messages: row?.messages ?? 0 };
+}
+
+/** A session's dialogue as a manager reads it: who said what, when; spoken turns by their transcript. */
+export interface TranscriptLine {
+  readonly role: 'user' | 'assistant';
+  readonly content: string;
+  readonly spoken: boolean;
+  readonly at: Date;
+}
+
+export async function sessionTranscript(db: Database, sessionId: SessionId): Promise<TranscriptLine[]> {
+  return db
+    .select({
+      role: sql<'user' | 'assistant'>`${messages.role}`,
+      content: messages.content,
+      spoken: sql<boolean>`${messages.kind} <> 'text'`,
+      at: messages.createdAt,
+    })
+    .from(messages)
+    .where(and(eq(messages.sessionId, sessionId), inArray(messages.role, ['user', 'assistant'])))
+    .orderBy(asc(messages.id));
 }

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import type { TelegramId, UserId } from '../ids.js';
 import { users } from '../schema.js';
@@ -48,6 +48,37 @@ export async function findUserByTelegramId(db: Database, telegramId: TelegramId)
 export async function getUser(db: Database, userId: UserId): Promise<User | undefined> {
   const [user] = await db.select().from(users).where(eq(users.id, userId)).limit(1);
   return user;
+}
+
+/** A person by @username (without the @), case-insensitive as Telegram's usernames are. */
+export async function findUserByUsername(db: Database, username: string): Promise<User | undefined> {
+  const [user] = await db
+    .select()
+    .from(users)
+    .where(sql`lower(${users.username}) = lower(${username})`)
+    .limit(1);
+  return user;
+}
+
+/**
+ * Puts a person in a manager's team (null: in none). Someone who never wrote to the bot yet is
+ * registered by their Telegram id alone; their names arrive with their first message.
+ */
+export async function placeInTeam(db: Database, telegramId: TelegramId, managerId: UserId | null): Promise<User> {
+  const [user] = await db
+    .insert(users)
+    .values({ telegramId, managerId })
+    .onConflictDoUpdate({ target: users.telegramId, set: { managerId } })
+    .returning();
+  return user!;
+}
+
+/** Managers and admins, for their command menus. */
+export async function listLeaders(db: Database): Promise<Array<Pick<User, 'telegramId' | 'role' | 'languageCode'>>> {
+  return db
+    .select({ telegramId: users.telegramId, role: users.role, languageCode: users.languageCode })
+    .from(users)
+    .where(inArray(users.role, ['manager', 'admin']));
 }
 
 export async function setUserRole(db: Database, userId: UserId, role: UserRole): Promise<void> {

@@ -176,6 +176,9 @@ async function loadPipeline(source: ModelSource, options: EmbedderOptions): Prom
   try {
     return await pipeline('feature-extraction', source.kind === 'local' ? source.path : source.id, {
       dtype: 'fp32',
+      // One intra-op thread: ONNX Runtime's pool spins between the small inferences of paced turns,
+      // −5 ms of CPU per turn at 50 trainees (docs/performance.md); indexing gets slower, turns matter more.
+      session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 },
       local_files_only: source.kind === 'local',
       ...(source.kind === 'hub' ? { cache_dir: source.cacheDir } : {}),
       progress_callback: (progress) => {

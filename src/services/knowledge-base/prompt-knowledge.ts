@@ -1,6 +1,6 @@
 import type { ChatMessage } from '../../db/queries/messages.js';
 import { interleaveByRank } from './rank-fusion.js';
-import { formatPassagesForPrompt, passageKey, type Retriever } from './retriever.js';
+import { formatPassagesForPrompt, passageKey, type Passage, type Retriever } from './retriever.js';
 
 /**
  * What the client and the judge are told of the company, each only what it may know, as a delimited
@@ -30,8 +30,29 @@ const judgePassages = 8;
 /** The retriever serves 64 searches with one inference; beyond this, claims with a number or a name are kept. */
 const judgeQueries = 48;
 
+/**
+ * How long the client's passages for a turn stay good for the next turn, which searches with that
+ * turn again (as the one before its newest): the search is not repeated. The newest turn is always
+ * searched, so an outage or a re-indexed knowledge base shows at once.
+ */
+const previousTurnTtlMs = 30_000;
+const previousTurnsKept = 5_000;
+
 /** The company's knowledge for the client's and the judge's prompts. */
 export function knowledgeForPrompts(retriever: Retriever): KnowledgeSource {
+  const recent = new Map<string, { readonly at: number; readonly passages: readonly Passage[] }>();
+  const searchForClient = (turn: string) => retriever.search(turn, clientPassages, { audience: 'public' });
+  const keep = (turn: string, passages: readonly Passage[]) => {
+    // Only a whole answer: one found while the knowledge base was down would stay empty.
+    if (passages.length === 0 || !retriever.reachable()) return;
+    recent.delete(turn);
+    recent.set(turn, { at: Date.now(), passages });
+    if (recent.size > previousTurnsKept) recent.delete(recent.keys().next().value!);
+  };
+  const earlierSearch = (turn: string): Promise<Passage[]> => {
+    const kept = recent.get(turn);
+    return kept && Date.now() - kept.at < previousTurnTtlMs ? Promise.resolve([...kept.passages]) : searchForClient(turn);
+  };
   return {
     forClient: async (dialogue) => {
       const turns = dialogue
@@ -40,7 +61,11 @@ export function knowledgeForPrompts(retriever: Retriever): KnowledgeSource {
         .filter((text) => text.trim() !== '')
         .slice(-clientTurns)
         .reverse();
-      const lists = await Promise.all(turns.map((turn) => retriever.search(turn, clientPassages, { audience: 'public' })));
+      const [newest, ...earlier] = turns;
+      if (newest === undefined) return '';
+      const [found, ...earlierFound] = await Promise.all([searchForClient(newest), ...earlier.map(earlierSearch)]);
+      keep(newest, found);
+      const lists = [found, ...earlierFound];
       return formatPassagesForPrompt(interleaveByRank(lists, passageKey, clientPassages));
     },
     forJudge: async (traineeTurns) => {

@@ -209,6 +209,14 @@ export class ManagersSheet {
       // Formats first, header last: a tab with a header is a finished tab.
       await client.batchUpdate(tabFormattingRequests(tab.sheetId, layout));
       await client.updateValues(`${quoteTab(title)}!A1`, [layout.header]);
+    } else if (header.length < layout.header.length && header.every((name, index) => String(name) === layout.header[index])) {
+      // A tab from before the newer columns: their names go on the right, the rows written keep their cells.
+      await client.batchUpdate(columnFormatRequests(tab.sheetId, layout));
+      await client.updateValues(`${quoteTab(title)}!${columnLetter(header.length)}1`, [layout.header.slice(header.length)]);
+      this.logger.info(
+        { tab: title, added: layout.header.slice(header.length) },
+        'added the new columns to the header of a spreadsheet tab',
+      );
     } else if (layout.header.every((name, index) => String(header[index] ?? '') === name)) {
       // A tab prepared by hand with our header: make sure dates read as dates (once per start).
       await client.batchUpdate(columnFormatRequests(tab.sheetId, layout));

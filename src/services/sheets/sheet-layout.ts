@@ -43,11 +43,16 @@ export const RESULTS_LAYOUT: TabLayout = {
     'Telegram ID',
     'Сложность',
     'Критерии',
+    // Added later: a tab made before them gets them appended on the right (ensureTab).
+    'Токены',
+    'Стоимость, $',
   ],
   formats: [
     { column: 0, type: 'NUMBER', pattern: INTEGER_PATTERN },
     { column: 2, type: 'DATE_TIME', pattern: DATE_TIME_PATTERN },
     { column: 11, type: 'NUMBER', pattern: INTEGER_PATTERN },
+    { column: 14, type: 'NUMBER', pattern: INTEGER_PATTERN },
+    { column: 15, type: 'NUMBER', pattern: '0.0000' },
   ],
 };
 
@@ -107,6 +112,8 @@ export function resultRow(result: SessionResult, context: RowContext): CellValue
     result.telegramId,
     difficultyLabels[result.difficulty] ?? result.difficulty,
     cellText(result.criteria.map((criterion) => `${criterion.title}: ${criterion.score}`).join('\n')),
+    result.tokens,
+    Math.round(result.costUsd * 10_000) / 10_000,
   ];
 }
 

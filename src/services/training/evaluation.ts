@@ -9,6 +9,7 @@ import { countMessages, sessionMessages, spokenTurns, type ChatMessage } from '.
 import { clearFinishRequested, getUserSession, markFinishRequested, type TrainingSession } from '../../db/queries/sessions.js';
 import type { RunQuery } from '../../db/retry.js';
 import { analyseDelivery } from '../delivery.js';
+import { withUsage } from '../usage.js';
 import type { Difficulty, Scenario } from '../scenarios.js';
 import { lookUpKnowledge } from './knowledge-lookup.js';
 import type { TrainingSessions } from './sessions.js';
@@ -52,13 +53,16 @@ export class TrainingEvaluation {
     const delivery = analyseDelivery(spoken.map((turn) => ({ text: turn.content, seconds: turn.seconds })));
     let evaluation;
     try {
-      evaluation = await this.deps.judge.scoreTranscript({
-        scenario,
-        difficulty: session.difficulty as Difficulty,
-        transcript,
-        knowledge,
-        ...(delivery ? { delivery } : {}),
-      });
+      // The judge runs even when the person's budget ran out mid-dialogue: the dialogue is paid for already.
+      evaluation = await withUsage({ purpose: 'judge', userId, sessionId: session.id }, () =>
+        this.deps.judge.scoreTranscript({
+          scenario,
+          difficulty: session.difficulty as Difficulty,
+          transcript,
+          knowledge,
+          ...(delivery ? { delivery } : {}),
+        }),
+      );
     } catch (error) {
       await this.query('clear /finish requested', (db) => clearFinishRequested(db, session.id));
       throw error;

@@ -6,6 +6,7 @@ import {
   markMessageDelivered,
   sessionMessages,
   storeTranscript,
+  storeTurnAndReadDialogue,
   type ChatMessage,
   type SpokenAudio,
   type StoredMessage,
@@ -26,6 +27,7 @@ import {
 import type { KnowledgeSource } from '../knowledge-base/prompt-knowledge.js';
 import type { ChatReply } from '../llm.js';
 import { lookUpKnowledge } from './knowledge-lookup.js';
+import { withUsage } from '../usage.js';
 import { ClientLeakDetector, type ClientLeak } from '../prompt-leak.js';
 import type { Difficulty, Scenario } from '../scenarios.js';
 import { TranscriptionUnavailableError, type AudioFile } from '../speech-to-text.js';
@@ -79,6 +81,12 @@ export class RolePlay {
     const training = await this.sessions.active(input.userId);
     if (!training) return { kind: 'no-session' };
     if (hungUp(training)) return { kind: 'hung-up' };
+    // One statement stores the turn and reads the dialogue it ends: the common case.
+    const turn = await this.query('store the trainee message', (db) =>
+      storeTurnAndReadDialogue(db, training.session.id, input.text, input.telegramMessageId, historyWindow),
+    );
+    if (turn) return this.answer(training, input.onText, turn.dialogue);
+    // Stored before: a redelivered update (or a retry whose first attempt landed).
     const stored = await this.query('store the trainee message', (db) =>
       appendMessage(db, training.session.id, 'user', input.text, { telegramMessageId: input.telegramMessageId }),
     );
@@ -146,7 +154,8 @@ export class RolePlay {
     message: StoredMessage,
     hooks: SpokenTurnHooks,
   ): Promise<TurnResult> {
-    const transcript = await this.transcribe(message, hooks.download);
+    const bill = { purpose: 'transcription', userId: training.session.userId, sessionId: training.session.id } as const;
+    const transcript = await withUsage(bill, () => this.transcribe(message, hooks.download));
     const stored = await this.query('store the transcript', (db) => storeTranscript(db, message.id, transcript));
     if (stored.content === '') return { kind: 'not-heard' };
     await hooks.onTranscript(stored.content);
@@ -185,11 +194,16 @@ export class RolePlay {
   /**
    * The client's answer to the dialogue as it stands (its last word being the trainee's), in
    * character (`inCharacterReply`). A reply that hangs up is stored with the hang-up, in one statement.
+   * `dialogue`: the dialogue when the caller has just read it (with the turn it stored).
    */
-  async answer(training: ActiveTraining, onText?: (textSoFar: string) => void): Promise<TurnResult> {
+  async answer(
+    training: ActiveTraining,
+    onText?: (textSoFar: string) => void,
+    dialogue?: readonly ChatMessage[],
+  ): Promise<TurnResult> {
     if (hungUp(training)) return { kind: 'hung-up' };
     const { session } = training;
-    const history = await this.query('read the dialogue', (db) => lastMessages(db, session.id, historyWindow));
+    const history = dialogue ?? (await this.query('read the dialogue', (db) => lastMessages(db, session.id, historyWindow)));
     const reply = await this.inCharacterReply(training, history, onText);
     const tokens = tokensOf(reply.asked);
     // Two replies of the client in a row never happen otherwise: the trainee's turn comes between.
@@ -233,6 +247,7 @@ export class RolePlay {
       this.deps.chat.streamChat({
         model: this.deps.clientModel,
         messages: [{ role: 'system', content: system }, ...dialogue],
+        usage: { purpose: 'client', userId: session.userId, sessionId: session.id },
         ...(stream ? { onText: stream } : {}),
       });
 

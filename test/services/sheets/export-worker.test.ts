@@ -1,6 +1,7 @@
 import { and, eq, isNotNull } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { claimDueExports, exportQueueState } from '../../../src/db/queries/sheet-exports.js';
+import { insertModelUsage } from '../../../src/db/queries/usage.js';
 import { getSession } from '../../../src/db/queries/sessions.js';
 import { sheetExports } from '../../../src/db/schema.js';
 import { backoffDelay, ExportWorker } from '../../../src/services/sheets/export-worker.js';
@@ -45,6 +46,10 @@ describe('the export worker', () => {
   it('creates the results tab with its header on the first export and writes the row, numbers as numbers', async () => {
     world = await createSheetsWorld(database.db);
     const sessionId = await finishSession(database.db, { username: 'ivan', firstName: 'Иван', lastName: 'Петров', score: 72 });
+    await insertModelUsage(database.db, [
+      { sessionId, purpose: 'client', model: 'gpt-4o-mini', promptTokens: 1_000, completionTokens: 200, costUsd: 0.00027 },
+      { sessionId, purpose: 'judge', model: 'gpt-4o-mini', promptTokens: 3_000, completionTokens: 500, costUsd: 0.00075 },
+    ]);
     const { worker } = world.exporter();
     worker.start();
     await waitFor('the row in the sheet', () => rowsOf(world.fake, sessionId).length === 1);
@@ -72,6 +77,8 @@ describe('the export worker', () => {
       expect.any(Number),
       'Средний',
       'Контакт: 77\nВыявление потребностей: 67',
+      4_700,
+      0.001,
     ]);
     // The date column reads as a date, ids in full, the header stays in view.
     const formats = JSON.stringify(world.fake.formatting(RESULTS));
@@ -88,6 +95,27 @@ describe('the export worker', () => {
     expect(world.fake.lastClaims).not.toHaveProperty('aud');
     expect(world.fake.attempts('token')).toBe(0);
     expect(world.fake.authFailures).toBe(0);
+    expect(problems(world.lines)).toEqual([]);
+  });
+
+  it('appends «Токены» and «Стоимость, $» to a results header written before them; rows already there keep their cells', async () => {
+    world = await createSheetsWorld(database.db);
+    const oldHeader = RESULTS_LAYOUT.header.slice(0, 14);
+    const oldRow = [7, '@old', 46_000, 'Холодный звонок', 3, 6, 55, '', '', '', 'Старый Ряд', 1, 'Средний', 'Контакт: 50'];
+    world.fake.addTab(RESULTS, [[...oldHeader], oldRow]);
+    const sessionId = await finishSession(database.db, { score: 64 });
+    await insertModelUsage(database.db, [
+      { sessionId, purpose: 'client', model: 'gpt-4o-mini', promptTokens: 500, completionTokens: 100, costUsd: 0.0125 },
+    ]);
+    const { worker } = world.exporter();
+    worker.start();
+    await waitFor('the row in the sheet', () => rowsOf(world.fake, sessionId).length === 1);
+
+    const [header, first] = world.fake.rows(RESULTS);
+    expect(header).toEqual(RESULTS_LAYOUT.header);
+    expect(header!.slice(14)).toEqual(['Токены', 'Стоимость, $']);
+    expect(first).toEqual(oldRow);
+    expect(rowsOf(world.fake, sessionId)[0]!.slice(14)).toEqual([600, 0.0125]);
     expect(problems(world.lines)).toEqual([]);
   });
 

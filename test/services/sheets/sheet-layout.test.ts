@@ -34,6 +34,8 @@ const result: SessionResult = {
   strengths: [],
   mistakes: ['x'.repeat(60_000)],
   recommendations: ['+7 звонить утром'],
+  tokens: 12_345,
+  costUsd: 0.004_567_8,
 };
 
 describe('the results row', () => {
@@ -58,6 +60,8 @@ describe('the results row', () => {
     expect(row[10]).toBe('Ольга');
     expect(row[11]).toBe(5_123_456_789);
     expect(row[12]).toBe('Сложный');
+    expect(row[14]).toBe(12_345);
+    expect(row[15]).toBe(0.0046); // dollars to four places
   });
 
   it('reads session ids back from the first column, whatever a person typed there', () => {

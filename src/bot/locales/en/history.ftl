@@ -14,3 +14,6 @@ stats-line = • { $title } · { $difficulty }: { $count } × { $average }/100, 
 difficulty-label-easy = Easy
 difficulty-label-medium = Medium
 difficulty-label-hard = Hard
+
+## The manager's score beside the AI's (/history)
+history-reviewed-score = AI { $ai }/100 · manager { $score }/100

@@ -14,3 +14,6 @@ stats-line = • { $title } · { $difficulty }: { $count } × { $average }/100, 
 difficulty-label-easy = Лёгкий
 difficulty-label-medium = Средний
 difficulty-label-hard = Сложный
+
+## Оценка руководителя рядом с оценкой ИИ (/history)
+history-reviewed-score = ИИ { $ai }/100 · руководитель { $score }/100
