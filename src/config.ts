@@ -426,23 +426,6 @@ const envSchema = z.object({
     example: '15000',
     fix: 'укажите целое число миллисекунд',
   }),
-  PASS_SCORE: documented(
-    z.preprocess(
-      emptyAsUndefined,
-      z.coerce
-        .number({ error: 'должно быть числом' })
-        .int('должно быть целым числом')
-        .min(1, 'должно быть от 1 до 100')
-        .max(100, 'должно быть от 1 до 100')
-        .default(70),
-    ),
-    {
-      meaning: 'Проходной балл: линия на картинках /stats и /team, ниже неё критерий считается проваленным',
-      default: '70',
-      example: '70',
-      fix: 'укажите целое число от 1 до 100',
-    },
-  ),
   RETENTION_DAYS: documented(optionalPositiveInt(), {
     meaning:
       'Через сколько дней после завершения тренировки удалять её переписку (оценки и баллы остаются); проверяется раз в сутки',
@@ -504,7 +487,7 @@ const envSchema = z.object({
         .default(80),
     ),
     {
-      meaning: 'Проходной балл задания /assign, если в сценарии нет своего passMark',
+      meaning: 'Проходной балл задания /assign, если в сценарии нет своего passMark; он же — линия на картинках /stats и /team',
       default: '80',
       example: '80',
       fix: 'укажите целое число от 1 до 100',
@@ -669,7 +652,6 @@ function toConfig(e: Env) {
     defaultLocale: e.DEFAULT_LOCALE,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionDays: e.RETENTION_DAYS,
-    passScore: e.PASS_SCORE,
     assignments: {
       defaultPassMark: e.DEFAULT_PASS_MARK,
       programsDir: path.resolve(e.PROGRAMS_DIR),

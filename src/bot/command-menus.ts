@@ -10,8 +10,8 @@ import { negotiateLocale } from './i18n.js';
  * its `command-<name>` description in the locales). Trainees see the default menu; managers and
  * admins get a menu of their own in their chat (a per-chat scope), the trainee's commands first.
  */
-export const traineeCommands = ['scenarios', 'finish', 'cancel', 'hint', 'voice', 'history', 'stats', 'help'] as const;
-export const managerCommands = [...traineeCommands, 'team', 'invite'] as const;
+export const traineeCommands = ['scenarios', 'tasks', 'finish', 'cancel', 'hint', 'voice', 'history', 'stats', 'help'] as const;
+export const managerCommands = [...traineeCommands, 'team', 'assign', 'invite'] as const;
 export const adminCommands = [...managerCommands, 'allow', 'revoke', 'erase'] as const;
 
 export type MenuCommand = (typeof adminCommands)[number];

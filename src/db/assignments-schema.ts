@@ -83,7 +83,11 @@ export const notifications = pgTable(
     lastError: text('last_error'),
     createdAt: createdAt(),
   },
-  (table) => [index('notifications_due').on(table.dueAt).where(sql`${table.sentAt} is null and ${table.failedAt} is null`)],
+  (table) => [
+    index('notifications_due')
+      .on(table.dueAt)
+      .where(sql`${table.sentAt} is null and ${table.failedAt} is null`),
+  ],
 );
 
 /** A trainee passed every assignment of a program's cycle. */

@@ -82,8 +82,11 @@ export interface ServiceGraph {
 /** Builds the domain services, wired to one another, with nothing started and nothing sent anywhere. */
 export function createServices(config: ServicesConfig, deps: ServiceDependencies): ServiceGraph {
   const { logger, metrics, db, scenarios, knowledgeBase } = deps;
+  const programs = deps.programs ?? programCatalog([]);
+  const assignmentsConfig = config.assignments ?? defaultAssignmentsConfig;
   const sheetsExport = createSheetsExport(config, db, logger, (key) => scenarios.find(key)?.title ?? key, deps.alertAdmins, {
     onFailure: () => metrics.countError('sheets'),
+    summarySources: { scenarios, programs, defaultPassMark: assignmentsConfig.defaultPassMark, timeZone: config.teamTimeZone },
   });
 
   const usage = new UsageLedger({ db, limits: config.limits, timeZone: config.teamTimeZone, logger, metrics });
@@ -142,8 +145,8 @@ export function createServices(config: ServicesConfig, deps: ServiceDependencies
   const assignments = new AssignmentService({
     db,
     scenarios,
-    programs: deps.programs ?? programCatalog([]),
-    config: { ...(config.assignments ?? defaultAssignmentsConfig), timeZone: config.teamTimeZone },
+    programs,
+    config: { ...assignmentsConfig, timeZone: config.teamTimeZone },
     logger,
   });
   const peopleCaches: PeopleCaches = { access, training, conversations: conversationStore };

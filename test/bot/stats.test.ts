@@ -62,7 +62,7 @@ describe('/stats', () => {
     expect(reaction.methods).toContain('sendPhoto');
     const [picture, summary] = reaction.messages;
     expect(picture?.text).toBe(
-      'Ваш прогресс: баллы по датам (цвет — сценарий, форма точки — уровень) и последний балл по каждому критерию. Красная линия — проходной балл 70.',
+      'Ваш прогресс: баллы по датам (цвет — сценарий, форма точки — уровень) и последний балл по каждому критерию. Красная линия — проходной балл 80.',
     );
     const image = PNG.sync.read(Buffer.from(picture!.photo!));
     expect(image.width).toBeGreaterThanOrEqual(1000);
@@ -78,15 +78,15 @@ describe('/stats', () => {
         '• Холодный звонок · Сложный: 1 × 81/100, лучшая 81',
         '',
         // Each criterion's newest score: «Возражения» was last scored in the second session.
-        'Последний балл по критериям (проходной — 70):',
+        'Последний балл по критериям (проходной — 80):',
         '✅ Контакт: 85',
         '⚠️ Возражения: 55 — ниже проходного',
       ].join('\n'),
     );
   });
 
-  it('the pass mark is PASS_SCORE', async () => {
-    const bot = createHarness({ env: { PASS_SCORE: '60' } });
+  it('the pass mark is DEFAULT_PASS_MARK', async () => {
+    const bot = createHarness({ env: { DEFAULT_PASS_MARK: '60' } });
     bot.services.access.allow(7001);
     bot.services.team.stats = stats;
     bot.services.team.scored = progress;

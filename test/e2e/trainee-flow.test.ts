@@ -184,6 +184,7 @@ describe('the command menu', () => {
   it('is registered in Russian and English', () => {
     expect(telegram.commands('ru').map((c) => c.command)).toEqual([
       'scenarios',
+      'tasks',
       'finish',
       'cancel',
       'hint',

@@ -63,6 +63,7 @@ describe('the way out of a training, and what comes after the evaluation', () =>
     expect(buttonsOf(verdict)).toEqual([
       { text: '🔁 Повторить', data: 'rp:cold-call:medium' },
       { text: '📋 Другой сценарий', data: 'menu' },
+      { text: '⚖️ Оспорить оценку', data: expect.stringMatching(/^dp:[1-9]\d*$/) as unknown as string },
     ]);
 
     user.pressButton('rp:cold-call:medium', verdict.message_id);
@@ -95,7 +96,7 @@ describe('the way out of a training, and what comes after the evaluation', () =>
     const again = await user.waitForMessage((m) => /\d+\/100/.test(m.text));
     expect(again.visibleText.split('\n').slice(0, 2)).toEqual(['70/100', '«Холодный звонок», уровень: Средний']);
     expect(again.parse_mode).toBe('HTML');
-    expect(buttonsOf(again).map((b) => b.data)).toEqual(['rp:cold-call:medium', 'menu']);
+    expect(buttonsOf(again).map((b) => b.data)).toEqual(['rp:cold-call:medium', 'menu', `dp:${finished!.id}`]);
 
     const before = user.callbackAnswers().length;
     user.sendForgedCallback(`pe:${finished!.id + 1000}`);

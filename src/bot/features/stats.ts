@@ -36,7 +36,7 @@ feature.command('stats', async (ctx) => {
   if (picture) {
     await ctx.replyWithChatAction('upload_photo');
     await ctx.replyWithPhoto(new InputFile(picture, 'stats.png'), {
-      caption: ctx.t('stats-picture-caption', { pass: ctx.config.passScore }),
+      caption: ctx.t('stats-picture-caption', { pass: ctx.config.assignments.defaultPassMark }),
     });
   }
   await ctx.reply([summary, '', ctx.t('stats-by-scenario'), ...lines, ...criteriaLines(ctx, progress)].join('\n'));
@@ -58,7 +58,7 @@ async function progressPicture(ctx: AuthedContext, progress: readonly ScoredSess
     return await charts.progress({
       points,
       criteria: latestCriteria(ctx, progress),
-      passScore: ctx.config.passScore,
+      passScore: ctx.config.assignments.defaultPassMark,
       timeZone: ctx.config.teamTimeZone,
       labels: {
         title: ctx.t('stats-chart-title'),
@@ -93,7 +93,7 @@ function latestCriteria(ctx: BotContext, progress: readonly ScoredSession[]): Cr
 function criteriaLines(ctx: BotContext, progress: readonly ScoredSession[]): string[] {
   const criteria = latestCriteria(ctx, progress);
   if (criteria.length === 0) return [];
-  const pass = ctx.config.passScore;
+  const pass = ctx.config.assignments.defaultPassMark;
   return [
     '',
     ctx.t('stats-criteria-title', { pass }),

@@ -124,7 +124,7 @@ async function teamPicture(ctx: AuthedContext, overview: TeamOverview): Promise<
     await ctx.reply(ctx.t('team-no-scores'));
     return;
   }
-  const pass = ctx.config.passScore;
+  const pass = ctx.config.assignments.defaultPassMark;
   const weak = overview.criteria.filter((c) => c.average < pass).map((c) => `${c.criterion} (${c.average})`);
   const caption = shorten(
     weak.length > 0 ? ctx.t('team-picture-weak', { pass, list: weak.join(', ') }) : ctx.t('team-picture-strong', { pass }),

@@ -3,7 +3,6 @@ import type { SessionId } from '../../db/ids.js';
 import {
   claimDueExports,
   exportQueueState,
-  listTraineeSummaries,
   loadSessionResults,
   markExportsDone,
   recordExportFailures,
@@ -13,6 +12,7 @@ import {
 } from '../../db/queries/sheet-exports.js';
 import { hasDueSheetErasures, sheetErasureQueueState } from '../../db/queries/erasures.js';
 import type { Logger } from '../../logger.js';
+import { rewriteSummaryTabs } from './summary-tabs.js';
 import type { ManagersSheet } from './managers-sheet.js';
 import { OutageMonitor, type AlertSink } from './outage-monitor.js';
 import { runSheetErasures, sheetErasureJob } from './sheet-erasure.js';
@@ -274,8 +274,7 @@ export class ExportWorker {
     try {
       // Both tabs exist from the first pass on, so managers see the layout before the first result.
       await this.deps.sheet.ensureResultsTab();
-      const trainees = await listTraineeSummaries(this.deps.db);
-      await this.deps.sheet.rewriteTrainees(trainees);
+      await rewriteSummaryTabs(this.deps.db, this.deps.sheet);
     } catch (error) {
       await this.recordFailure(error, []);
       return 'failed';

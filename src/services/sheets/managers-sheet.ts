@@ -14,7 +14,8 @@ import {
   type RowContext,
   type TabLayout,
 } from './sheet-layout.js';
-import { quoteTab, readServiceAccountKey, SheetsClient, SheetsError, type TabInfo } from './sheets-client.js';
+import { quoteTab, readServiceAccountKey, SheetsClient, SheetsError, type CellValue, type TabInfo } from './sheets-client.js';
+import type { SummarySources } from './summary-tabs.js';
 
 export interface ManagersSheetOptions {
   readonly spreadsheetId: string;
@@ -26,6 +27,8 @@ export interface ManagersSheetOptions {
   readonly scenarioTitle: (key: string) => string;
   /** Per-request limit of the Sheets client. */
   readonly requestTimeoutMs?: number;
+  /** What «Критерии», «Пересмотры», «Задания» and «Сертификаты» are read with; absent: only «Сотрудники» is rewritten. */
+  readonly summarySources?: SummarySources;
 }
 
 /**
@@ -118,11 +121,20 @@ export class ManagersSheet {
     });
   }
 
+  get summarySources(): SummarySources | undefined {
+    return this.options.summarySources;
+  }
+
   /** Replaces the trainees tab's rows with the current numbers (the header stays). */
   async rewriteTrainees(trainees: readonly TraineeSummary[]): Promise<void> {
-    const lastColumn = columnLetter(TRAINEES_LAYOUT.header.length - 1);
     const rows = sortTrainees(trainees).map((trainee) => traineeRow(trainee, this.options.timeZone));
-    await this.inTab(this.options.traineesTab, TRAINEES_LAYOUT, async (client, tab) => {
+    await this.rewriteTab(this.options.traineesTab, TRAINEES_LAYOUT, rows);
+  }
+
+  /** Replaces a tab's rows below its header with these (the tab is made when missing). */
+  async rewriteTab(title: string, layout: TabLayout, rows: readonly CellValue[][]): Promise<void> {
+    const lastColumn = columnLetter(layout.header.length - 1);
+    await this.inTab(title, layout, async (client, tab) => {
       await client.clearValues(`${tab}!A2:${lastColumn}`);
       // Append, not update: it grows the grid past its 1,000 rows when a team is that large.
       if (rows.length > 0) await client.appendValues(`${tab}!A1`, rows);

@@ -4,7 +4,6 @@ import {
   claimDueExports,
   exportStatuses,
   listSessionResults,
-  listTraineeSummaries,
   markExportsDone,
   recordExportedOutsideQueue,
   recordExportFailures,
@@ -12,6 +11,7 @@ import {
   type SessionResult,
 } from '../../db/queries/sheet-exports.js';
 import type { Logger } from '../../logger.js';
+import { rewriteSummaryTabs } from './summary-tabs.js';
 import { defaultExportTiming } from './export-worker.js';
 import type { ManagersSheet } from './managers-sheet.js';
 
@@ -74,7 +74,7 @@ export async function resyncSheet(deps: ResyncDeps, range: FinishedRange = {}): 
   );
   await appendInChunks(deps, missing, claimed);
 
-  await deps.sheet.rewriteTrainees(await listTraineeSummaries(deps.db));
+  await rewriteSummaryTabs(deps.db, deps.sheet);
   const report: ResyncReport = {
     sessionsInRange: results.length,
     alreadyInSheet: results.filter((r) => present.has(r.sessionId)).length,

@@ -3,8 +3,8 @@ import type { Database } from '../../db/client.js';
 import type { TelegramId } from '../../db/ids.js';
 import { dueSheetErasures, finishSheetErasures, recordSheetErasureFailures, sheetErasuresOf } from '../../db/queries/erasures.js';
 import { releaseJobLease, takeJobLease } from '../../db/queries/job-runs.js';
-import { listTraineeSummaries } from '../../db/queries/sheet-exports.js';
 import type { Logger } from '../../logger.js';
+import { rewriteSummaryTabs } from './summary-tabs.js';
 import type { ManagersSheet } from './managers-sheet.js';
 
 /**
@@ -58,7 +58,7 @@ export async function runSheetErasures(
     let rowsDeleted: number;
     try {
       rowsDeleted = await sheet.deleteResultRows(sessionIds);
-      await sheet.rewriteTrainees(await listTraineeSummaries(db));
+      await rewriteSummaryTabs(db, sheet);
     } catch (error) {
       await recordSheetErasureFailures(
         db,

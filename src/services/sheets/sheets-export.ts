@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.js';
 import { ExportWorker, type ExportTiming, type ExportWorkerDeps } from './export-worker.js';
 import { ManagersSheet } from './managers-sheet.js';
 import type { AlertSink } from './outage-monitor.js';
+import type { SummarySources } from './summary-tabs.js';
 
 /** The running export, for the composition root. */
 export interface SheetsExport {
@@ -21,6 +22,8 @@ export interface SheetsExportOptions {
   readonly random?: () => number;
   /** Every failed attempt, e.g. `metrics.countError('sheets')`. */
   readonly onFailure?: ExportWorkerDeps['onFailure'];
+  /** What the whole-rewritten tabs besides «Сотрудники» are read with (criteria, reviews, assignments). */
+  readonly summarySources?: SummarySources;
 }
 
 type EnabledSheetsConfig = Extract<Config['sheets'], { enabled: true }>;
@@ -32,6 +35,7 @@ export function createManagersSheet(
   scenarioTitle: (key: string) => string,
   logger: Logger,
   requestTimeoutMs?: number,
+  summarySources?: SummarySources,
 ): ManagersSheet {
   return new ManagersSheet(
     {
@@ -43,6 +47,7 @@ export function createManagersSheet(
       timeZone,
       scenarioTitle,
       ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+      ...(summarySources ? { summarySources } : {}),
     },
     logger,
   );
@@ -63,7 +68,14 @@ export function createSheetsExport(
   const sheets = config.sheets;
   if (!sheets.enabled) return undefined;
   const exportLogger = logger.child({ component: 'sheets-export' });
-  const sheet = createManagersSheet(sheets, config.teamTimeZone, scenarioTitle, exportLogger, options.requestTimeoutMs);
+  const sheet = createManagersSheet(
+    sheets,
+    config.teamTimeZone,
+    scenarioTitle,
+    exportLogger,
+    options.requestTimeoutMs,
+    options.summarySources,
+  );
   const worker = new ExportWorker({
     db,
     sheet,
@@ -77,7 +89,7 @@ export function createSheetsExport(
     worker,
     sheet,
     describe: () =>
-      `Google Sheets ${sheets.spreadsheetId} (tabs «${sheets.resultsTab}», «${sheets.traineesTab}»; ` +
+      `Google Sheets ${sheets.spreadsheetId} (tabs «${sheets.resultsTab}», «${sheets.traineesTab}»${options.summarySources ? ', «Критерии», «Пересмотры», «Задания», «Сертификаты»' : ''}; ` +
       `key ${sheets.serviceAccountFile}${sheet.serviceAccountEmail ? `, ${sheet.serviceAccountEmail}` : ''}` +
       `${sheets.apiRoot ? `; API ${sheets.apiRoot}` : ''})`,
   };
