@@ -116,6 +116,8 @@ export interface AssignmentServiceDeps {
   readonly logger: Logger;
   /** A notice was scheduled: the worker looks at once. */
   readonly onScheduled?: () => void;
+  /** Assignments changed: the sheet's «Задания» is written again. */
+  readonly onSheetDataChanged?: () => void;
   readonly now?: () => Date;
 }
 
@@ -256,6 +258,7 @@ export class AssignmentService {
     const { quietHours, timeZone } = this.deps.config;
     const placed = notices.map((notice) => ({ ...notice, dueAt: outsideQuietHours(notice.dueAt, quietHours, timeZone) }));
     if ((await scheduleNotifications(this.deps.db, placed)) > 0) this.onScheduled();
+    this.deps.onSheetDataChanged?.();
   }
 
   /** A person's open assignments, the nearest deadline first. */

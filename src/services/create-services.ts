@@ -147,6 +147,7 @@ export function createServices(config: ServicesConfig, deps: ServiceDependencies
     scenarios,
     programs,
     config: { ...assignmentsConfig, timeZone: config.teamTimeZone },
+    onSheetDataChanged: () => sheetsExport?.worker.refreshSummaries(),
     logger,
   });
   const peopleCaches: PeopleCaches = { access, training, conversations: conversationStore };
@@ -157,7 +158,7 @@ export function createServices(config: ServicesConfig, deps: ServiceDependencies
       training,
       speech: textToSpeech,
       voiceMode: createVoiceModeService(db, logger),
-      team: createTeamService(db, logger),
+      team: createTeamService(db, logger, () => sheetsExport?.worker.refreshSummaries()),
       charts: new ChartRenderer(logger),
       hints: knowledgeBase
         ? createHintService({ model: chat, modelName: config.openai.clientModel, retriever: knowledgeBase.retriever, logger })

@@ -106,7 +106,8 @@ export interface TeamService {
   createInvite(input: { createdBy: UserId; role: UserRole; maxUses: number; days: number }): Promise<Invite>;
 }
 
-export function createTeamService(db: Database, logger: Logger): TeamService {
+/** `onSheetDataChanged`: a review or a dispute was stored, so the sheet's «Пересмотры» is written again. */
+export function createTeamService(db: Database, logger: Logger, onSheetDataChanged: () => void = () => undefined): TeamService {
   const query = resilientQueries(db, logger);
   const sessionInScope = async (scope: TeamScope, sessionId: SessionId) => {
     const session = await query('read the session', (db) => getSession(db, sessionId));
@@ -162,6 +163,7 @@ export function createTeamService(db: Database, logger: Logger): TeamService {
       if (!evaluation || !trainee) return undefined;
       // Retried safely: a second attempt replaces the review with the same one.
       const review = await query('store the review', (db) => storeReview(db, input));
+      onSheetDataChanged();
       return { review, trainee, session, aiScore: evaluation.totalScore };
     },
     reviewOf: (sessionId) => query('read the review', (db) => getReview(db, sessionId)),
@@ -171,7 +173,11 @@ export function createTeamService(db: Database, logger: Logger): TeamService {
     },
     disputeOf: (sessionId) => query('read the dispute', (db) => getDispute(db, sessionId)),
     // Retried safely: the dispute is stored once per session (a second attempt finds it and says false).
-    dispute: (userId, sessionId, reason) => query('store the dispute', (db) => storeDispute(db, userId, sessionId, reason)),
+    async dispute(userId, sessionId, reason) {
+      const stored = await query('store the dispute', (db) => storeDispute(db, userId, sessionId, reason));
+      onSheetDataChanged();
+      return stored;
+    },
     // Not retried: `tell` sends messages; a retry is the next sweep.
     tellPendingDisputes: (tell, only) => tellPendingDisputes(db, tell, only),
     // Not retried: an invite created on an attempt whose answer was lost would be a second invite.

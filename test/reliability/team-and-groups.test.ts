@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordCase, recordFigures } from './report.js';
 import { getOrCreateUser, placeInTeam } from '../../src/db/queries/users.js';
 import { asTelegramId } from '../../src/db/ids.js';
+import { inlineButtons } from '../support/telegram-fake.js';
 import { startWorld, type World } from '../support/world.js';
 
 const manager = 7801;
@@ -35,32 +36,31 @@ afterAll(async () => {
 });
 
 describe('a manager with a big team', () => {
-  it('gets /team whole, in as many messages as it takes, with every name isolated', async (context) => {
+  it('gets /team whole, in as many messages as it takes, with no name turning the table around', async (context) => {
     recordCase(context, {
       area: 'hostile input',
       case: '/team for 50 long names, one with a right-to-left override',
       action: 'a manager sends /team; 50 trainees with 100-character names, one starting with U+202E',
-      traineeSaw: 'the whole team over several messages; every line reads left to right',
-      checked: 'each message under 4096 characters; 50 lines; names wrapped in U+2068…U+2069, no override left',
+      traineeSaw: 'the whole team as a table, a button per person; every row reads left to right',
+      checked: 'each message under 4096 characters; 50 rows and 50 buttons; no direction control left in the table',
     });
     const olga = world.telegram.user(manager, { firstName: 'Ольга' });
     olga.sendText('/team');
-    await olga.waitForMessage((m) => m.text.startsWith('Результаты команды'));
+    await olga.waitForMessage((m) => m.text.includes('Ваша команда: 50'));
+    const rowsOf = (text: string) => text.split('\n').filter((line) => /\s77(<\/pre>)?$/.test(line));
     await world.telegram.waitUntil(() => {
-      const lines = olga.messages().flatMap((m) => m.text.split('\n'));
-      return lines.filter((line) => line.includes('тренировок 1')).length >= 50 ? true : undefined;
+      const rows = olga.messages().flatMap((m) => rowsOf(m.text));
+      const buttons = olga.messages().flatMap((m) => inlineButtons(m.reply_markup));
+      return rows.length >= 50 && buttons.length >= 50 ? true : undefined;
     }, 10_000);
     const texts = olga.messages().map((m) => m.text);
     recordFigures(context, { messages: texts.length });
-    expect(texts.length).toBeGreaterThan(1);
     for (const text of texts) expect(text.length).toBeLessThanOrEqual(4096);
-    const overridden = texts
-      .join('\n')
-      .split('\n')
-      .find((line) => line.includes('Звоните'))!;
-    expect(overridden.startsWith('\u2068')).toBe(true);
-    expect(overridden).toContain('\u2069: тренировок 1, средний 77, последний 77');
-    expect(overridden).not.toContain('\u202e');
+    const rows = texts.flatMap(rowsOf);
+    expect(rows).toHaveLength(50);
+    const overridden = rows.find((line) => line.includes('Звоните'))!;
+    expect(overridden).toBeDefined();
+    expect(overridden).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
   });
 });
 

@@ -431,7 +431,7 @@ const asObject = (value: unknown): Json | undefined =>
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const now = (): number => Math.floor(Date.now() / 1000);
 
-function inlineButtons(markup: Json | undefined): Json[] {
+export function inlineButtons(markup: Json | undefined): Json[] {
   const rows = markup?.inline_keyboard;
   return Array.isArray(rows) ? (rows as unknown[][]).flat().map((b) => asObject(b) ?? {}) : [];
 }

@@ -31,7 +31,12 @@ export const CERTIFICATIONS_LAYOUT: TabLayout = {
 
 const difficultyLabels: Readonly<Record<string, string>> = { easy: 'Лёгкий', medium: 'Средний', hard: 'Сложный' };
 
-export function personName(user: { firstName: string | null; lastName: string | null; username: string | null; telegramId: number }) {
+export function personName(user: {
+  firstName: string | null;
+  lastName: string | null;
+  username: string | null;
+  telegramId: number;
+}) {
   const full = [user.firstName, user.lastName].filter(Boolean).join(' ').trim();
   return full || (user.username ? `@${user.username}` : `id ${user.telegramId}`);
 }

@@ -113,6 +113,12 @@ export class ExportWorker {
     this.loop = this.run();
   }
 
+  /** A review, a dispute or an assignment changed: the whole-rewritten tabs are written again at the next pass. */
+  refreshSummaries(): void {
+    this.traineesStale = true;
+    this.wakeUp();
+  }
+
   /** A new export was enqueued: look at the queue now rather than at the next poll. */
   notify(): void {
     this.notified = true;

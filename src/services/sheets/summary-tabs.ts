@@ -134,7 +134,11 @@ export async function readSummaryTabs(db: Database, sources: SummarySources): Pr
       layout: ASSIGNMENTS_LAYOUT,
       rows: await assignmentsTabRows(db, { scenarios: sources.scenarios, programs: sources.programs }, sources.timeZone),
     },
-    { title: CERTIFICATIONS_TAB, layout: CERTIFICATIONS_LAYOUT, rows: await certificationsTabRows(db, sources.programs, sources.timeZone) },
+    {
+      title: CERTIFICATIONS_TAB,
+      layout: CERTIFICATIONS_LAYOUT,
+      rows: await certificationsTabRows(db, sources.programs, sources.timeZone),
+    },
   ];
 }
 

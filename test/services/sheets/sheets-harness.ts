@@ -16,6 +16,7 @@ import { sheetExports } from '../../../src/db/schema.js';
 import { createLogger, type Logger } from '../../../src/logger.js';
 import type { ExportTiming } from '../../../src/services/sheets/export-worker.js';
 import { createSheetsExport, type SheetsExport } from '../../../src/services/sheets/sheets-export.js';
+import type { SummarySources } from '../../../src/services/sheets/summary-tabs.js';
 import type { TestDatabase } from '../../support/database.js';
 import { SheetsFake, writeServiceAccountKey, type Cell, type TestServiceAccount } from '../../support/sheets-fake.js';
 
@@ -73,6 +74,7 @@ export interface SheetsWorld {
     readonly keyFile?: string;
     readonly requestTimeoutMs?: number;
     readonly timing?: Partial<ExportTiming>;
+    readonly summarySources?: SummarySources;
   }): SheetsExport;
   close(): Promise<void>;
 }
@@ -115,6 +117,7 @@ export async function createSheetsWorld(db: TestDatabase['db']): Promise<SheetsW
           timing: { ...fastTiming, ...options.timing },
           requestTimeoutMs: options.requestTimeoutMs ?? 2_000,
           onFailure: (kind) => void failures.push(kind),
+          ...(options.summarySources ? { summarySources: options.summarySources } : {}),
         },
       );
       if (!created) throw new Error('export is off');
