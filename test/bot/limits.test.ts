@@ -40,6 +40,25 @@ describe('per-person limits', () => {
     ]);
   });
 
+  it('holds voice notes to the same pace, and /hint to the day’s budget', async () => {
+    const { anna, budgets, training } = inTraining();
+    const note = new TextEncoder().encode('Добрый день');
+    await anna.sendVoice(note, 2);
+    await anna.sendVoice(note, 2);
+    const refused = await anna.sendVoice(note, 2);
+    expect(refused.texts[0]).toContain('Слишком много сообщений подряд');
+    expect(training.callsOf('playSpokenTurn')).toHaveLength(2);
+
+    budgets.verdict = { kind: 'user-spent', resetsAt: new Date('2026-12-02T21:00:00Z') };
+    const hint = await anna.send('/hint');
+    expect(hint.texts).toEqual([
+      [
+        'На сегодня лимит работы с моделью исчерпан, поэтому подсказки недоступны до 03.12.2026 00:00.',
+        'Диалог сохранён; оценку можно получить и сейчас — /finish.',
+      ].join('\n'),
+    ]);
+  });
+
   it('says when a spent day renews, and that a team budget can be raised; /finish still runs the judge', async () => {
     const { anna, user, budgets, training } = inTraining();
     budgets.verdict = { kind: 'user-spent', resetsAt: new Date('2026-12-02T21:00:00Z') };

@@ -63,7 +63,7 @@ describe('the way out of a training, and what comes after the evaluation', () =>
     expect(buttonsOf(verdict)).toEqual([
       { text: '🔁 Повторить', data: 'rp:cold-call:medium' },
       { text: '📋 Другой сценарий', data: 'menu' },
-      { text: '⚖️ Оспорить оценку', data: expect.stringMatching(/^dp:[1-9]\d*$/) as unknown as string },
+      { text: '⚖️ Оспорить оценку', data: expect.stringMatching(/^dp:[1-9]\d*$/) as string },
     ]);
 
     user.pressButton('rp:cold-call:medium', verdict.message_id);

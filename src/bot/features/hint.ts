@@ -1,4 +1,5 @@
 import { Composer } from 'grammy';
+import { passesLimits } from '../helpers/limit-gate.js';
 import { KnowledgeUnavailableError, type Hint } from '../../services/hints.js';
 import type { Difficulty } from '../../services/scenarios.js';
 import { withUsage } from '../../services/usage.js';
@@ -26,6 +27,7 @@ feature.command('hint', async (ctx) => {
     await ctx.reply(ctx.t('hint-unavailable'));
     return;
   }
+  if (!(await passesLimits(ctx, 'hint'))) return;
   const dialogue = await training.dialogueSoFar(active.session.id);
   const readerLanguage = await ctx.i18n.getLocale();
   await ctx.reply(ctx.t('hint-thinking'));

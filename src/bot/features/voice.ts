@@ -4,6 +4,7 @@ import { asTelegramFileId } from '../../db/ids.js';
 import type { SpokenAudio } from '../../db/queries/messages.js';
 import type { SpokenTurnHooks } from '../../services/training/index.js';
 import type { AuthedContext, BotContext } from '../context.js';
+import { passesLimits } from '../helpers/limit-gate.js';
 import { decodeCallback, encodeCallback } from '../helpers/callback-data.js';
 import { answerTurn } from '../helpers/client-turn.js';
 import { removeButtons } from '../helpers/keyboard.js';
@@ -33,6 +34,7 @@ feature.on(['message:voice', 'message:audio', 'message:video_note'], async (ctx)
     await ctx.reply(ctx.t('voice-too-long', { max: ctx.config.speech.maxSeconds }));
     return;
   }
+  if (!(await passesLimits(ctx, 'turn'))) return;
   await answerTurn(ctx, (onText) =>
     training.playSpokenTurn({
       userId: ctx.user.id,

@@ -11,3 +11,6 @@ limits-user-budget =
 limits-team-budget =
     Your team's model budget for today is used up. This message was not passed to the client.
     It renews at { $resetsAt }. If you need more today, ask your manager or an admin to raise the team's limit. You can get your evaluation now — /finish.
+limits-hint-budget =
+    The model budget for today is used up, so hints are unavailable until { $resetsAt }.
+    The dialogue is saved; you can get your evaluation now — /finish.
