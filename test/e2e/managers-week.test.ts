@@ -123,14 +123,14 @@ describe("a manager's week", () => {
     await due('overdue');
     await due('manager-overdue');
     await trainee.waitForMessage((m) => m.text.startsWith('⚠️ Срок задания «Расширение тарифа»'), 15_000);
-    const overdue = await manager.waitForMessage((m) => m.text.startsWith('⚠️ Анна не сдал(а)'), 15_000);
+    const overdue = await manager.waitForMessage((m) => m.text.startsWith('⚠️ Просрочено: Анна'), 15_000);
     expect(buttons(overdue).map((b) => b.text)).toEqual(['👤 Открыть сотрудника']);
 
     const second = await passTask(trainee, await ids('upsell'));
     expect(second.visibleText).toContain('Задание зачтено ✅ (проходной балл 70)');
     const certified = await trainee.waitForMessage((m) => m.text.startsWith('🎓 Поздравляем!'), 15_000);
     expect(certified.text).toContain('«Первая неделя»');
-    await manager.waitForMessage((m) => m.text.startsWith('🎓 Анна прошёл(а) программу «Первая неделя»'), 15_000);
+    await manager.waitForMessage((m) => m.text.startsWith('🎓 Сертификат: Анна — программа «Первая неделя» пройдена'), 15_000);
 
     await due('digest');
     const digest = await manager.waitForMessage((m) => m.text.startsWith('📊 Неделя команды'), 15_000);
