@@ -107,7 +107,20 @@ describe('the access gate', () => {
     const [menu] = promoted.callsOf('setMyCommands');
     expect(menu!.scope).toEqual({ type: 'chat', chat_id: 7100 });
     const commands = (menu!.commands as Array<{ command: string; description: string }>).map((c) => c.command);
-    expect(commands).toEqual(['scenarios', 'tasks', 'finish', 'cancel', 'hint', 'voice', 'history', 'stats', 'help', 'team', 'assign', 'invite']);
+    expect(commands).toEqual([
+      'scenarios',
+      'tasks',
+      'finish',
+      'cancel',
+      'hint',
+      'voice',
+      'history',
+      'stats',
+      'help',
+      'team',
+      'assign',
+      'invite',
+    ]);
 
     Object.assign(lead, { role: 'trainee' });
     const demoted = await bot.user(7100).send('/help');

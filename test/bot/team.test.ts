@@ -110,7 +110,9 @@ describe('/team', () => {
       { text: 'Константин-Александр', data: 'tm:2' },
       { text: '@petr', data: 'tm:3' },
     ]);
-    expect(picture?.text).toBe('Средний балл команды по критериям. Ниже проходного (80): Работа с возражениями (52), Установление контакта (78).');
+    expect(picture?.text).toBe(
+      'Средний балл команды по критериям. Ниже проходного (80): Работа с возражениями (52), Установление контакта (78).',
+    );
     expect(PNG.sync.read(Buffer.from(picture!.photo!)).width).toBeGreaterThanOrEqual(1000);
   });
 

@@ -46,7 +46,11 @@ describe('the bot killed with SIGKILL', () => {
     const verdict = await user.waitForMessage((m) => /\d+\/100/.test(m.text));
     expect(verdict.visibleText).toContain('Холодный звонок');
     const keyboard = verdict.reply_markup as { inline_keyboard: Array<Array<{ callback_data: string }>> };
-    expect(keyboard.inline_keyboard.flat().map((b) => b.callback_data)).toEqual(['rp:cold-call:easy', 'menu', expect.stringMatching(/^dp:[1-9]\d*$/)]);
+    expect(keyboard.inline_keyboard.flat().map((b) => b.callback_data)).toEqual([
+      'rp:cold-call:easy',
+      'menu',
+      expect.stringMatching(/^dp:[1-9]\d*$/),
+    ]);
     expect(await count('select count(*)::int as n from evaluations')).toBe(1);
     expect(await count("select count(*)::int as n from sessions where status = 'active'")).toBe(0);
 

@@ -146,9 +146,9 @@ describe("a manager's week", () => {
       '📌 Новое задание: «Расширение тарифа»',
       '⏰',
       '⚠️ Срок',
-      '⚠️ Анна',
+      '⚠️ Просрочено: Анна',
       '🎓 Поздравляем',
-      '🎓 Анна',
+      '🎓 Сертификат: Анна',
       '📊',
     ]) {
       expect(
@@ -157,6 +157,21 @@ describe("a manager's week", () => {
       ).toHaveLength(1);
     }
     expect(await count(database, `select count(*)::int as n from certifications`)).toBe(1);
+
+    // What the manager sees afterwards: /team with both assignments passed, the picture, and the sheet.
+    manager.markSeen();
+    manager.sendText('/team');
+    const table = await manager.waitForMessage((m) => m.visibleText.includes('Ваша команда'));
+    expect(table.visibleText).toMatch(/\nАнна +\d\d\.\d\d +\d+ +2\/0\/0 /);
+    const picture = await manager.waitForMessage((m) => m.photo !== undefined);
+    expect(picture.visibleText).toMatch(/^Средний балл команды по критериям/);
+    await world.telegram.waitUntil(() => {
+      const tasks = world.sheets.rows('Задания').slice(1);
+      return tasks.length === 2 && tasks.every((row) => row[6] === 'зачтено') ? true : undefined;
+    }, 15_000);
+    const [certificate] = world.sheets.rows('Сертификаты').slice(1);
+    expect([certificate?.[0], certificate?.[2]]).toEqual(['Анна', 'Первая неделя']);
+    expect(world.sheets.rows('Критерии').length).toBeGreaterThan(1);
 
     const transcript = [
       '# Неделя руководителя: что видели руководитель и сотрудник',

@@ -57,7 +57,7 @@ describe('the tabs rewritten whole from the database', () => {
     for (const tab of ['Задания', 'Сертификаты']) expect(world.fake.rows(tab)).toHaveLength(1);
 
     const boss = await getOrCreateUser(database.db, { telegramId: asTelegramId(8_501), firstName: 'Ольга' });
-    expect(await storeDispute(database.db, (await traineeOf(8_500)), session, 'Цену я назвала')).toBe(true);
+    expect(await storeDispute(database.db, await traineeOf(8_500), session, 'Цену я назвала')).toBe(true);
     await storeReview(database.db, { sessionId: session, reviewerId: boss.id, score: 85, comment: 'Цена названа, засчитываю' });
     exporter.worker.refreshSummaries();
     await waitFor('the review row', () => world!.fake.rows('Пересмотры').length === 2);
