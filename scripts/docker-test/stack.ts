@@ -606,6 +606,15 @@ async function main(): Promise<number> {
       return `«${score}/100», ${turns} trainee turns stored once each`;
     });
 
+    await check('/stats draws its picture inside the container (resvg and the bundled Cyrillic font)', async () => {
+      user.sendText('/stats');
+      const picture = await user.waitForMessage((m) => m.photo !== undefined, 60_000);
+      const png = picture.photo!.bytes;
+      expect(png.subarray(1, 4).toString('latin1') === 'PNG', 'the picture is not a PNG');
+      expect(png.length > 20_000, `the picture is only ${png.length} bytes`);
+      return `a ${Math.round(png.length / 1000)} kB PNG`;
+    });
+
     await waitHealthy(['postgres', 'chroma', 'bot'], 60_000).catch(() => undefined);
     const stats = await run(docker, ['stats', '--no-stream', '--format', '{{.Name}}\t{{.MemUsage}}'], {
       cwd: root,

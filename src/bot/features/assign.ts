@@ -1,12 +1,12 @@
 import type { Conversation } from '@grammyjs/conversations';
-import { Composer, InlineKeyboard } from 'grammy';
+import { Composer } from 'grammy';
 import type { UserId } from '../../db/ids.js';
 import { displayName } from '../../db/queries/users.js';
 import { DeadlineError, NotInTeamError, type AssignedWork } from '../../services/assignments.js';
 import { difficultyLevels, type Difficulty } from '../../services/scenarios.js';
 import type { BotContext, ConversationContext } from '../context.js';
 import { dateLocaleOf } from '../helpers/dates.js';
-import { removeButtons } from '../helpers/keyboard.js';
+import { askWithButtons, leaveOrRemind } from '../helpers/button-question.js';
 import { outside } from '../helpers/outside.js';
 import { isAuthed } from '../middleware/access.js';
 import { assignCallback } from './tasks.js';
@@ -101,7 +101,9 @@ export async function assignFlow(
   await ctx.reply(ctx.t('assign-ask-deadline'));
   let dueAt: string | undefined;
   while (dueAt === undefined) {
-    const answer = await conversation.waitFor('message:text', { otherwise: (other) => notAnAnswer(conversation, other) });
+    const answer = await conversation.waitFor('message:text', {
+      otherwise: (other) => leaveOrRemind(conversation, other, 'assign-cancelled', 'assign-ask-deadline'),
+    });
     if (answer.message.text.startsWith('/')) {
       if (answer.hasCommand('cancel')) {
         await answer.reply(ctx.t('assign-cancelled'));
@@ -165,40 +167,19 @@ export async function assignFlow(
   await ctx.reply(lines.join('\n\n'));
 }
 
-/** Asks with one button per option and returns the chosen value. */
-async function choose<T extends string | number>(
+/** Asks with one button per option, one per row, and returns the chosen value. */
+function choose<T extends string | number>(
   conversation: Conversation<BotContext, ConversationContext>,
   ctx: ConversationContext,
   question: string,
   options: ReadonlyArray<readonly [label: string, value: T]>,
 ): Promise<T> {
-  const offered = options.map(([label, value], index) => ({ label, value, data: `as:${index}` }));
-  const keyboard = new InlineKeyboard();
-  for (const { label, data } of offered) keyboard.text(label, data).row();
-  await ctx.reply(question, { reply_markup: keyboard });
-  const answer = await conversation.waitForCallbackQuery(
-    offered.map(({ data }) => data),
-    { otherwise: (other) => notAnAnswer(conversation, other) },
-  );
-  await answer.answerCallbackQuery();
-  await removeButtons(answer);
-  const chosen = offered.find(({ data }) => data === answer.callbackQuery.data);
-  if (!chosen) throw new Error(`the wait let through a button it was not waiting for: ${answer.callbackQuery.data}`);
-  return chosen.value;
-}
-
-/** /cancel ends the flow, another command leaves it and runs; anything else gets a reminder. */
-async function notAnAnswer(
-  conversation: Conversation<BotContext, ConversationContext>,
-  other: ConversationContext,
-): Promise<void> {
-  if (other.hasCommand('cancel')) {
-    await other.reply(other.t('assign-cancelled'));
-    await conversation.halt();
-  }
-  if (other.message?.text?.startsWith('/')) await conversation.halt({ next: true });
-  if (other.callbackQuery) await other.answerCallbackQuery();
-  await other.reply(other.t('assign-choose-button'));
+  return askWithButtons(conversation, ctx, question, options, {
+    dataOf: (index) => `as:${index}`,
+    layout: 'column',
+    cancelledKey: 'assign-cancelled',
+    chooseButtonKey: 'assign-choose-button',
+  });
 }
 
 export const assignFeature = composer;

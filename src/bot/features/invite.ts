@@ -1,10 +1,10 @@
 import type { Conversation } from '@grammyjs/conversations';
-import { Composer, InlineKeyboard } from 'grammy';
+import { Composer } from 'grammy';
 import type { UserId } from '../../db/ids.js';
 import type { UserRole } from '../../db/queries/users.js';
 import type { BotContext, ConversationContext } from '../context.js';
 import { encodeCallback } from '../helpers/callback-data.js';
-import { removeButtons } from '../helpers/keyboard.js';
+import { askWithButtons } from '../helpers/button-question.js';
 import { outside } from '../helpers/outside.js';
 import { isAuthed } from '../middleware/access.js';
 import { isManager } from './team.js';
@@ -75,47 +75,19 @@ export async function createInvite(
   await ctx.reply(ctx.t('invite-created', { uses: maxUses, expires, link }));
 }
 
-/** Asks with one button per option and returns the chosen value; see `notAnOption` for anything else. */
-async function choose<T extends string | number>(
+/** Asks with one button per option, in one row, and returns the chosen value. */
+function choose<T extends string | number>(
   conversation: Conversation<BotContext, ConversationContext>,
   ctx: ConversationContext,
   question: string,
   options: ReadonlyArray<readonly [label: string, value: T]>,
 ): Promise<T> {
-  const offered = options.map(([label, value], index) => ({
-    label,
-    value,
-    data: encodeCallback({ type: 'invite-option', index }),
-  }));
-  const keyboard = new InlineKeyboard();
-  for (const { label, data } of offered) keyboard.text(label, data);
-  await ctx.reply(question, { reply_markup: keyboard });
-  const answer = await conversation.waitForCallbackQuery(
-    offered.map(({ data }) => data),
-    { otherwise: (other) => notAnOption(conversation, other) },
-  );
-  await answer.answerCallbackQuery();
-  await removeButtons(answer);
-  const chosen = offered.find(({ data }) => data === answer.callbackQuery.data);
-  if (!chosen) throw new Error(`the wait let through a button it was not waiting for: ${answer.callbackQuery.data}`);
-  return chosen.value;
-}
-
-/**
- * An update that is not one of the question's buttons: /cancel ends the flow, another command leaves
- * it and runs as usual. Anything else gets a reminder, and the plugin drops it: the question stays.
- */
-async function notAnOption(
-  conversation: Conversation<BotContext, ConversationContext>,
-  other: ConversationContext,
-): Promise<void> {
-  if (other.hasCommand('cancel')) {
-    await other.reply(other.t('invite-cancelled'));
-    await conversation.halt();
-  }
-  if (other.message?.text?.startsWith('/')) await conversation.halt({ next: true });
-  if (other.callbackQuery) await other.answerCallbackQuery();
-  await other.reply(other.t('invite-choose-button'));
+  return askWithButtons(conversation, ctx, question, options, {
+    dataOf: (index) => encodeCallback({ type: 'invite-option', index }),
+    layout: 'row',
+    cancelledKey: 'invite-cancelled',
+    chooseButtonKey: 'invite-choose-button',
+  });
 }
 
 export const inviteFeature = composer;
