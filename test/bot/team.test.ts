@@ -116,6 +116,17 @@ describe('/team', () => {
     expect(PNG.sync.read(Buffer.from(picture!.photo!)).width).toBeGreaterThanOrEqual(1000);
   });
 
+  it('names the five weakest criteria under the picture, weakest first, and counts the rest', async () => {
+    const { bot, olga } = manager();
+    const criteria = [61, 45, 70, 52, 79, 48, 66, 90].map((average, i) => ({ criterion: `К${i + 1}`, average, count: 3 }));
+    bot.services.team.team = { members: [member(1, 'Анна')], scenarioAverages: [], criteria, assignments: [] };
+
+    const picture = (await olga.send('/team')).messages.find((m) => m.photo !== undefined);
+    expect(picture?.text).toBe(
+      'Средний балл команды по критериям. Ниже проходного (80): К2 (45), К6 (48), К4 (52), К1 (61), К7 (66), и ещё 2.',
+    );
+  });
+
   it('an admin sees everybody', async () => {
     const bot = createHarness();
     bot.services.access.allow(7002, { role: 'admin' });

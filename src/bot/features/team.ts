@@ -118,16 +118,24 @@ async function teamTable(ctx: AuthedContext, overview: TeamOverview): Promise<st
   ];
 }
 
-/** The team's average per criterion as a picture (with the same in words as its caption). */
+const weakestNamed = 5;
+
+/** The team's average per criterion as a picture (with the weakest in words as its caption). */
 async function teamPicture(ctx: AuthedContext, overview: TeamOverview): Promise<void> {
   if (overview.criteria.length === 0) {
     await ctx.reply(ctx.t('team-no-scores'));
     return;
   }
   const pass = ctx.config.assignments.defaultPassMark;
-  const weak = overview.criteria.filter((c) => c.average < pass).map((c) => `${c.criterion} (${c.average})`);
+  const weak = overview.criteria
+    .filter((c) => c.average < pass)
+    .sort((a, b) => a.average - b.average)
+    .map((c) => `${c.criterion} (${c.average})`);
+  // The weakest few, in words: the picture shows them all.
+  const named = weak.slice(0, weakestNamed);
+  if (weak.length > named.length) named.push(ctx.t('team-picture-more', { more: weak.length - named.length }));
   const caption = shorten(
-    weak.length > 0 ? ctx.t('team-picture-weak', { pass, list: weak.join(', ') }) : ctx.t('team-picture-strong', { pass }),
+    weak.length > 0 ? ctx.t('team-picture-weak', { pass, list: named.join(', ') }) : ctx.t('team-picture-strong', { pass }),
     1000,
   );
   try {

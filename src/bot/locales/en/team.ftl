@@ -11,6 +11,7 @@ team-open-hint = Press a name to open that person's trainings: the dialogue, the
 team-open-hint-first = Press a name to open that person's trainings (buttons for the first { $count } in the list).
 team-no-scores = The team has no scored trainings yet: the per-criterion picture comes after the first one.
 team-picture-weak = The team's average per criterion. Below the pass mark ({ $pass }): { $list }.
+team-picture-more = and { $more } more
 team-picture-strong = The team's average per criterion: all at or above the pass mark ({ $pass }).
 team-chart-title = Team: average score per criterion
 team-chart-average = Average score (in brackets: how many evaluations)
