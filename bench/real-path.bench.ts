@@ -422,6 +422,10 @@ export async function runRealPathBench(): Promise<void> {
     OPENAI_API_KEY: openAiKey,
     OPENAI_BASE_URL: openai.baseUrl,
     ALLOWED_USER_IDS: Array.from({ length: TRAINEES }, (_, i) => FIRST_ID + i).join(','),
+    // A paced trainee here writes a line every 0.5–1.5 s, faster than TURN_RATE_PER_MINUTE lets a person:
+    // the bench measures what a turn costs, not the limiter (test/reliability/abusive-trainee.test.ts does).
+    TURN_RATE_PER_MINUTE: '1000000',
+    TURN_BURST: '1000000',
   };
   try {
     const echo = await startEchoBot(echoTelegram);
