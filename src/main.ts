@@ -11,6 +11,7 @@ import { startRecovery } from './bot/recovery.js';
 import { tellDisputes } from './bot/features/dispute.js';
 import { tellJoins } from './bot/access-notices.js';
 import { setRoleMenus } from './bot/command-menus.js';
+import { resilientQueries } from './db/retry.js';
 import { listLeaders } from './db/queries/users.js';
 import { loadConfigOrExplain, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
@@ -196,7 +197,10 @@ async function startApp(
     logger.warn({ err: error }, 'could not register the command menu'),
   );
   // Managers' and admins' own menus (per-chat scope): roles may have changed while the bot was down.
-  await setRoleMenus(bot.api, (locale, key) => i18n.t(locale, key), config.defaultLocale, await listLeaders(database.db), logger);
+  // Beside the start, not before it: a busy database (too many connections) is waited out, not fatal.
+  void resilientQueries(database.db, logger)('read the managers and admins for their menus', listLeaders)
+    .then((leaders) => setRoleMenus(bot.api, (locale, key) => i18n.t(locale, key), config.defaultLocale, leaders, logger))
+    .catch((error: unknown) => logger.warn({ err: error }, 'managers and admins keep their menus until the next start'));
 
   // What a crash interrupted is finished beside polling; each chat concerned is held until its own
   // work is done, so its new updates come after the reply it was owed.
