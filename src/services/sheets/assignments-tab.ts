@@ -1,11 +1,12 @@
 import { asc, eq } from 'drizzle-orm';
 import { assignments, certifications } from '../../db/assignments-schema.js';
 import type { Database } from '../../db/client.js';
+import { displayName } from '../../db/queries/users.js';
 import { users } from '../../db/schema.js';
 import type { ProgramCatalog } from '../programs.js';
 import type { ScenarioCatalog } from '../scenarios.js';
 import type { CellValue } from './sheets-client.js';
-import { toSheetsDateTime, type TabLayout } from './sheet-layout.js';
+import { difficultyLabel, toSheetsDateTime, type TabLayout } from './sheet-layout.js';
 
 /** «Задания»: every assignment and where it stands, rewritten whole like «Сотрудники». */
 export const ASSIGNMENTS_TAB = 'Задания';
@@ -29,18 +30,6 @@ export const CERTIFICATIONS_LAYOUT: TabLayout = {
   ],
 };
 
-const difficultyLabels: Readonly<Record<string, string>> = { easy: 'Лёгкий', medium: 'Средний', hard: 'Сложный' };
-
-export function personName(user: {
-  firstName: string | null;
-  lastName: string | null;
-  username: string | null;
-  telegramId: number;
-}) {
-  const full = [user.firstName, user.lastName].filter(Boolean).join(' ').trim();
-  return full || (user.username ? `@${user.username}` : `id ${user.telegramId}`);
-}
-
 /** The rows of «Задания» (without the header), by person then deadline. */
 export async function assignmentsTabRows(
   db: Database,
@@ -54,10 +43,10 @@ export async function assignmentsTabRows(
     .innerJoin(users, eq(users.id, assignments.userId))
     .orderBy(asc(users.id), asc(assignments.dueAt), asc(assignments.id));
   return rows.map(({ assignment, user }) => [
-    personName(user),
+    displayName(user),
     user.telegramId,
     catalogs.scenarios.find(assignment.scenarioKey)?.title ?? assignment.scenarioKey,
-    difficultyLabels[assignment.difficulty] ?? assignment.difficulty,
+    difficultyLabel(assignment.difficulty),
     assignment.passMark,
     toSheetsDateTime(assignment.dueAt, timeZone),
     assignment.status === 'passed' ? 'зачтено' : assignment.dueAt.getTime() < now.getTime() ? 'просрочено' : 'в работе',
@@ -75,7 +64,7 @@ export async function certificationsTabRows(db: Database, programs: ProgramCatal
     .innerJoin(users, eq(users.id, certifications.userId))
     .orderBy(asc(certifications.certifiedAt), asc(certifications.id));
   return rows.map(({ certification, user }) => [
-    personName(user),
+    displayName(user),
     user.telegramId,
     programs.find(certification.programKey)?.title ?? certification.programKey,
     certification.cycle,

@@ -87,6 +87,11 @@ const difficultyLabels: Readonly<Record<string, string>> = {
   hard: 'Сложный',
 };
 
+/** A difficulty as the managers' sheet names it (the sheet is in Russian, whoever reads the bot). */
+export function difficultyLabel(level: string): string {
+  return difficultyLabels[level] ?? level;
+}
+
 /** What rows need from outside the database. */
 export interface RowContext {
   /** The human title of a scenario key (scenarios are loaded elsewhere). */
@@ -110,7 +115,7 @@ export function resultRow(result: SessionResult, context: RowContext): CellValue
     bulletList(result.recommendations),
     fullName(result),
     result.telegramId,
-    difficultyLabels[result.difficulty] ?? result.difficulty,
+    difficultyLabel(result.difficulty),
     cellText(result.criteria.map((criterion) => `${criterion.title}: ${criterion.score}`).join('\n')),
     result.tokens,
     Math.round(result.costUsd * 10_000) / 10_000,

@@ -1,6 +1,7 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, isNotNull, or } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { listTraineeSummaries } from '../../db/queries/sheet-exports.js';
+import { displayName } from '../../db/queries/users.js';
 import { evaluationDisputes, evaluationReviews, evaluations, sessions, users } from '../../db/schema.js';
 import type { ProgramCatalog } from '../programs.js';
 import type { ScenarioCatalog } from '../scenarios.js';
@@ -11,10 +12,9 @@ import {
   CERTIFICATIONS_LAYOUT,
   CERTIFICATIONS_TAB,
   certificationsTabRows,
-  personName,
 } from './assignments-tab.js';
 import type { ManagersSheet } from './managers-sheet.js';
-import { toSheetsDateTime, type TabLayout } from './sheet-layout.js';
+import { difficultyLabel, toSheetsDateTime, type TabLayout } from './sheet-layout.js';
 import type { CellValue } from './sheets-client.js';
 
 /** A tab rewritten whole from the database: its rows are always what PostgreSQL holds now. */
@@ -66,8 +66,6 @@ export const REVIEWS_LAYOUT: TabLayout = {
   ],
 };
 
-const difficultyLabels: Readonly<Record<string, string>> = { easy: 'Лёгкий', medium: 'Средний', hard: 'Сложный' };
-
 async function criteriaRows(db: Database, sources: SummarySources): Promise<CellValue[][]> {
   const rows = await db
     .select({ session: sessions, user: users, criteria: evaluations.criteria })
@@ -80,11 +78,11 @@ async function criteriaRows(db: Database, sources: SummarySources): Promise<Cell
     const passMark = scenario?.passMark ?? sources.defaultPassMark;
     return criteria.map((criterion) => [
       session.id,
-      personName(user),
+      displayName(user),
       user.telegramId,
       toSheetsDateTime(session.finishedAt ?? session.startedAt, sources.timeZone),
       scenario?.title ?? session.scenarioKey,
-      difficultyLabels[session.difficulty] ?? session.difficulty,
+      difficultyLabel(session.difficulty),
       criterion.title,
       criterion.score,
       criterion.weight,
@@ -107,21 +105,20 @@ async function reviewRows(db: Database, sources: SummarySources): Promise<CellVa
     .innerJoin(users, eq(users.id, sessions.userId))
     .leftJoin(evaluationReviews, eq(evaluationReviews.sessionId, evaluations.sessionId))
     .leftJoin(evaluationDisputes, eq(evaluationDisputes.sessionId, evaluations.sessionId))
+    .where(or(isNotNull(evaluationReviews.sessionId), isNotNull(evaluationDisputes.sessionId)))
     .orderBy(asc(sessions.id));
-  return rows
-    .filter((row) => row.review !== null || row.dispute !== null)
-    .map(({ session, user, aiScore, review, dispute }) => [
-      session.id,
-      personName(user),
-      user.telegramId,
-      sources.scenarios.find(session.scenarioKey)?.title ?? session.scenarioKey,
-      aiScore,
-      review?.score ?? '',
-      review?.comment ?? '',
-      review ? toSheetsDateTime(review.updatedAt, sources.timeZone) : '',
-      dispute?.reason ?? '',
-      dispute ? toSheetsDateTime(dispute.createdAt, sources.timeZone) : '',
-    ]);
+  return rows.map(({ session, user, aiScore, review, dispute }) => [
+    session.id,
+    displayName(user),
+    user.telegramId,
+    sources.scenarios.find(session.scenarioKey)?.title ?? session.scenarioKey,
+    aiScore,
+    review?.score ?? '',
+    review?.comment ?? '',
+    review ? toSheetsDateTime(review.updatedAt, sources.timeZone) : '',
+    dispute?.reason ?? '',
+    dispute ? toSheetsDateTime(dispute.createdAt, sources.timeZone) : '',
+  ]);
 }
 
 /** Every tab rewritten whole besides «Сотрудники»: criteria, reviews, assignments, certifications. */
