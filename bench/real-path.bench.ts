@@ -32,7 +32,7 @@ import { startTestChroma } from '../test/support/chroma.js';
 import { readSampleKnowledgeBase } from '../test/support/knowledge-base.js';
 import { scriptedModel } from '../test/support/model-script.js';
 import { OpenAiFake } from '../test/support/openai-fake.js';
-import { TelegramFake, type FakeUser } from '../test/support/telegram-fake.js';
+import { TelegramFake, type ApiCall, type FakeUser } from '../test/support/telegram-fake.js';
 import { createTinyModel } from '../test/support/tiny-model.js';
 import { formatMs, percentile, printTable } from './support.js';
 
@@ -88,6 +88,20 @@ interface PhaseFigures {
   readonly rssMb: number;
   /** CPU of this process (the stand-ins and the trainees) during the phase, % of one core. */
   readonly standInsCpuPercent: number;
+  /** CPU per turn of PostgreSQL's processes and of the Chroma server during the phase, ms. */
+  readonly neighboursCpuMsPerTurn: { readonly postgres: number; readonly chroma: number };
+  /** Where the share went, p50 of each stage, ms (turns whose every stage was seen). */
+  readonly stages: readonly { readonly name: string; readonly p50: number; readonly p99: number }[];
+}
+
+/** When the model stand-in received each client request, by chat (the trainee's line names its chat). */
+const modelRequestsAt = new Map<number, number[]>();
+
+/** A turn as the stand-in saw it: the update handed out, the reply's sendMessage arrived. */
+interface TurnSeen {
+  readonly chatId: number;
+  readonly handedOut: number;
+  readonly arrivedAt: number;
 }
 
 /** Watches the stand-in's calls for the next sendMessage into each chat (one scan for every trainee). */
@@ -161,6 +175,72 @@ function threadFigures(pid: number): Map<string, { name: string; cpuMs: number }
   return threads;
 }
 
+/**
+ * CPU so far of the machine's PostgreSQL processes (every backend, and what exited backends left to
+ * the postmaster) and of the Chroma server, ms. Both run beside the bot and share its two cores.
+ */
+function neighbourCpuMs(): { postgres: number; chroma: number } {
+  const spent = { postgres: 0, chroma: 0 };
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const own = Number(fields[11]) + Number(fields[12]);
+      const reaped = Number(fields[13]) + Number(fields[14]);
+      if (name === 'postgres') spent.postgres += ((own + reaped) * 1000) / clockTicks;
+      else if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('chromadb/dist/cli.mjs'))
+        spent.chroma += ((own + reaped) * 1000) / clockTicks;
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return spent;
+}
+
+/**
+ * Splits each turn's share at the moments the stand-ins saw the bot act: its typing indicator, its
+ * request to the model (the line stored and the knowledge base searched before it), its first draft,
+ * and the reply's sendMessage.
+ */
+function stagesOf(turns: readonly TurnSeen[], calls: readonly ApiCall[]): PhaseFigures['stages'] {
+  const byChat = new Map<number, ApiCall[]>();
+  for (const call of calls) {
+    if (call.method !== 'sendChatAction' && call.method !== 'sendMessageDraft') continue;
+    const chatId = Number(call.params.chat_id);
+    byChat.set(chatId, [...(byChat.get(chatId) ?? []), call]);
+  }
+  const firstIn = <T>(items: readonly T[] | undefined, at: (item: T) => number, from: number, to: number) =>
+    items?.map(at).find((t) => t >= from && t <= to);
+  const stages = { 'update → typing': [] as number[], 'update → model request': [] as number[] };
+  const later = { 'model request → first draft': [] as number[], 'first draft → sendMessage': [] as number[] };
+  for (const turn of turns) {
+    const calls = byChat.get(turn.chatId);
+    const typing = firstIn(
+      calls?.filter((c) => c.method === 'sendChatAction'),
+      (c) => c.at!,
+      turn.handedOut,
+      turn.arrivedAt,
+    );
+    const model = firstIn(modelRequestsAt.get(turn.chatId), (t) => t, turn.handedOut, turn.arrivedAt);
+    const draft = firstIn(
+      calls?.filter((c) => c.method === 'sendMessageDraft'),
+      (c) => c.at!,
+      turn.handedOut,
+      turn.arrivedAt,
+    );
+    if (typing !== undefined) stages['update → typing'].push(typing - turn.handedOut);
+    if (model === undefined || draft === undefined) continue;
+    stages['update → model request'].push(model - turn.handedOut);
+    later['model request → first draft'].push(draft - model);
+    later['first draft → sendMessage'].push(turn.arrivedAt - draft);
+  }
+  return Object.entries({ ...stages, ...later })
+    .filter(([, values]) => values.length > 0)
+    .map(([name, values]) => ({ name, p50: percentile(values, 50), p99: percentile(values, 99) }));
+}
+
 interface Subject {
   readonly label: string;
   readonly telegram: TelegramFake;
@@ -176,10 +256,12 @@ async function runPhase(subject: Subject, users: readonly FakeUser[], phase: Pha
   watcher.catchUp();
   const callsBefore = subject.telegram.calls.length;
   const shares: number[] = [];
+  const seen: TurnSeen[] = [];
   let failures = 0;
   let lastArrival = 0;
   await subject.eventLoopP99();
   const before = processFigures(subject.pid);
+  const neighboursBefore = neighbourCpuMs();
   const testCpu = process.cpuUsage();
   const startedAt = performance.now();
   const deadline = startedAt + (phase.pacedMs ?? 0);
@@ -197,7 +279,10 @@ async function runPhase(subject: Subject, users: readonly FakeUser[], phase: Pha
       try {
         const arrivedAt = await reply;
         const handedOut = subject.telegram.handedOutAt.get(updateId);
-        if (handedOut !== undefined) shares.push(arrivedAt - handedOut);
+        if (handedOut !== undefined) {
+          shares.push(arrivedAt - handedOut);
+          seen.push({ chatId: user.id, handedOut, arrivedAt });
+        }
         lastArrival = Math.max(lastArrival, arrivedAt);
       } catch {
         failures += 1;
@@ -210,6 +295,7 @@ async function runPhase(subject: Subject, users: readonly FakeUser[], phase: Pha
   if (phase.trainees === 0) await sleep(phase.pacedMs ?? 0);
   const endedAt = Math.max(lastArrival, startedAt + 1);
   const after = processFigures(subject.pid);
+  const neighboursAfter = neighbourCpuMs();
   const threadsAfter = threadFigures(subject.pid);
   const byThread = new Map<string, number>();
   for (const [tid, { name, cpuMs }] of threadsAfter) {
@@ -236,6 +322,11 @@ async function runPhase(subject: Subject, users: readonly FakeUser[], phase: Pha
     eventLoopP99Ms: await subject.eventLoopP99(),
     rssMb: after.rssMb,
     standInsCpuPercent: Math.round((user + system) / 10 / (endedAt - startedAt)),
+    neighboursCpuMsPerTurn: {
+      postgres: (neighboursAfter.postgres - neighboursBefore.postgres) / Math.max(turns, 1),
+      chroma: (neighboursAfter.chroma - neighboursBefore.chroma) / Math.max(turns, 1),
+    },
+    stages: stagesOf(seen, subject.telegram.calls.slice(callsBefore)),
   };
 }
 
@@ -296,7 +387,10 @@ async function startRealBot(telegram: TelegramFake, env: Record<string, string>)
       HEALTH_PORT: String(metricsPort),
       LOG_LEVEL: 'info',
     },
-    ...(cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProf)}`] } : {}),
+    nodeArgs: [
+      ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProf)}`] : []),
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ],
   });
   const scrape = async (): Promise<number> => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -331,8 +425,9 @@ async function openDialogues(users: readonly FakeUser[]): Promise<void> {
 }
 
 /**
- * With BENCH_PG_STATEMENTS=1: which statements PostgreSQL ran per turn during one phase (its own
- * log, `log_statement = all`), grouped by their text with the parameters' places kept.
+ * With BENCH_PG_STATEMENTS=1: which statements PostgreSQL ran per turn during one phase, and how long
+ * each took inside the server (its own log, `log_min_duration_statement = 0`), grouped by their text
+ * with the parameters' places kept.
  */
 class StatementCount {
   private readonly lines: string[] = [];
@@ -347,25 +442,30 @@ class StatementCount {
     }),
   );
 
-  async record<T>(url: string, work: () => Promise<T>): Promise<{ result: T; statements: Map<string, number> }> {
+  async record<T>(
+    url: string,
+    work: () => Promise<T>,
+  ): Promise<{ result: T; statements: Map<string, { count: number; totalMs: number }> }> {
     const sql = postgres(url, { max: 1, onnotice: () => undefined });
-    await sql`alter system set log_statement = 'all'`;
+    await sql`alter system set log_min_duration_statement = 0`;
     await sql`select pg_reload_conf()`;
     await sleep(200);
     this.recording = true;
     const result = await work();
     this.recording = false;
-    await sql`alter system reset log_statement`;
+    await sql`alter system reset log_min_duration_statement`;
     await sql`select pg_reload_conf()`;
     await sql.end();
-    const statements = new Map<string, number>();
+    const statements = new Map<string, { count: number; totalMs: number }>();
     for (const line of this.lines) {
       const { postgres: message } = JSON.parse(line) as { postgres?: string };
       if (typeof message !== 'string') continue;
-      const match = /(?:statement|execute [^:]*): ([\s\S]+)/.exec(message);
+      // Extended protocol: parse, bind and execute each log a duration; the execute is the statement.
+      const match = /duration: ([\d.]+) ms\s+(?:statement|execute [^:]*): ([\s\S]+)/.exec(message);
       if (!match) continue;
-      const text = match[1]!.trim().split('\n')[0]!.trim().slice(0, 100);
-      statements.set(text, (statements.get(text) ?? 0) + 1);
+      const text = match[2]!.trim().split('\n')[0]!.trim().slice(0, 100);
+      const seen = statements.get(text) ?? { count: 0, totalMs: 0 };
+      statements.set(text, { count: seen.count + 1, totalMs: seen.totalMs + Number(match[1]) });
     }
     return { result, statements };
   }
@@ -408,13 +508,20 @@ export async function runRealPathBench(): Promise<void> {
   const [postgresServer, chroma, tinyModel, openai, botTelegram, echoTelegram] = await Promise.all([
     startEmbeddedPostgres(pgDir, statementCount?.logger ?? logger),
     startTestChroma(),
-    readSampleKnowledgeBase().then((texts) => createTinyModel({ texts, kind: 'one-hot', name: 'tiny-bench-model' })),
-    OpenAiFake.start({ apiKey: openAiKey }),
+    readSampleKnowledgeBase().then((texts) => createTinyModel({ texts, kind: 'random', name: 'tiny-bench-model' })),
+    // Answers at once: no pause before the content or between its chunks.
+    OpenAiFake.start({ apiKey: openAiKey, chunkDelayMs: 0 }),
     TelegramFake.start({ token }),
     TelegramFake.start({ token }),
   ]);
   // The client answers at once, in one piece: the bench measures the bot, not the model.
-  openai.respondWith(scriptedModel(() => ({ content: 'А сколько это стоит при оплате за год?', delayMs: 0 })));
+  openai.respondWith(
+    scriptedModel((request) => {
+      const chatId = Number(/\[t(\d+)\]/.exec(JSON.stringify(request.messages.at(-1)))?.[1]);
+      if (chatId) modelRequestsAt.set(chatId, [...(modelRequestsAt.get(chatId) ?? []), performance.now()]);
+      return { content: 'А сколько это стоит при оплате за год?', delayMs: 0 };
+    }),
+  );
   const env = {
     DATABASE_URL: postgresServer.url,
     CHROMA_URL: chroma.url,
@@ -440,9 +547,11 @@ export async function runRealPathBench(): Promise<void> {
     const botFigures = await runSubject(bot, users, async (phase, work) => {
       if (!statementCount || phase.name !== '50 paced') return work();
       const { result, statements } = await statementCount.record(postgresServer.url, work);
-      console.log(`\nStatements PostgreSQL ran per turn (${phase.name}, ${result.turns} turns):`);
-      for (const [text, n] of [...statements].sort((a, b) => b[1] - a[1]).slice(0, 30))
-        console.log(`${(n / result.turns).toFixed(2).padStart(6)}  ${text}`);
+      console.log(
+        `\nStatements PostgreSQL ran per turn (${phase.name}, ${result.turns} turns), and their mean time in the server:`,
+      );
+      for (const [text, { count, totalMs }] of [...statements].sort((a, b) => b[1].count - a[1].count).slice(0, 30))
+        console.log(`${(count / result.turns).toFixed(2).padStart(6)}  ${formatMs(totalMs / count).padStart(6)} ms  ${text}`);
       return result;
     });
     await bot.stop();
@@ -481,6 +590,10 @@ export async function runRealPathBench(): Promise<void> {
       console.log(
         `bot's CPU ms per turn by thread, ${f.phase}: ${threads.map(([name, ms]) => `${name} ${formatMs(ms)}`).join(', ')}`,
       );
+      const { postgres: pg, chroma } = f.neighboursCpuMsPerTurn;
+      console.log(`beside the bot, CPU ms per turn, ${f.phase}: PostgreSQL ${formatMs(pg)}, Chroma ${formatMs(chroma)}`);
+      const stages = f.stages.map((s) => `${s.name} ${formatMs(s.p50)} / ${formatMs(s.p99)}`);
+      console.log(`the share by stage (p50 / p99 ms), ${f.phase}: ${stages.join(', ')}`);
     }
     console.log(
       `(${TRAINEES} dialogues opened through the menu in ${(openedMs / 1000).toFixed(1)} s, not counted; run took ${Math.round((Date.now() - started) / 1000)} s)`,

@@ -6,6 +6,7 @@ import { Bot, type Api, type ApiClientOptions } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { Locale } from '../config.js';
 import type { ConversationStore } from '../db/queries/conversation-states.js';
+import { botApiFetch } from './bot-api-fetch.js';
 import { menuOf } from './command-menus.js';
 import { contextConstructor, type BotContext, type BotDependencies, type ConversationContext } from './context.js';
 import { afterEvaluationFeature } from './features/after-evaluation.js';
@@ -54,7 +55,7 @@ export function createBot(options: CreateBotOptions): Bot<BotContext> {
   const { config } = options;
   const bot = new Bot<BotContext>(config.botToken, {
     botInfo: options.botInfo,
-    client: { apiRoot: config.telegramApiRoot, ...(options.fetch ? { fetch: options.fetch } : {}) },
+    client: { apiRoot: config.telegramApiRoot, fetch: options.fetch ?? botApiFetch },
     ContextConstructor: contextConstructor(options, {
       drafts: new DraftSupport(),
       // grammY types its fetch as node-fetch's; for a file download both are the standard one.

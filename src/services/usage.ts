@@ -232,9 +232,17 @@ export class UsageLedger {
   }
 }
 
+/** One formatter per zone: a turn asks for the day twice, and building a formatter costs more than the turn's own code. */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** The calendar day (YYYY-MM-DD) of an instant in `timeZone`. */
 export function dayIn(date: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date);
+  let format = dayFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(timeZone, format);
+  }
+  return format.format(date);
 }
 
 export type { ModelUsagePurpose };

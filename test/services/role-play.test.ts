@@ -3,6 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { asTelegramFileId, asTelegramId, type UserId } from '../../src/db/ids.js';
 import { getOrCreateUser } from '../../src/db/queries/users.js';
 import { buildClientSystemPrompt, steadyLine } from '../../src/services/client-role.js';
+import { knowledgeForPrompts } from '../../src/services/knowledge-base/prompt-knowledge.js';
+import type { Passage, Retriever } from '../../src/services/knowledge-base/retriever.js';
 import { loadScenarios, type ScenarioCatalog } from '../../src/services/scenarios.js';
 import { TrainingService, type TurnResult } from '../../src/services/training/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -228,5 +230,54 @@ describe('the client hanging up', () => {
     expect(result).toMatchObject({ kind: 'answered', clientHungUp: false });
     expect(await hungUp(userId)).toBe(false);
     expect(buildClientSystemPrompt(scenarios.get('cold-call'), 'hard')).toContain('[[END_CALL]]');
+  });
+});
+
+describe("the client's knowledge for a turn", () => {
+  it('is searched while the line is stored, once per line, and reaches the prompt', async () => {
+    const events: string[] = [];
+    const retriever: Retriever = {
+      search: (query) => {
+        events.push(`search ${query}`);
+        const passage: Passage = {
+          text: `Справка: ${query}`,
+          file: 'faq.md',
+          headingPath: [],
+          position: events.length,
+          audience: 'public',
+          score: 1,
+        };
+        return Promise.resolve([passage]);
+      },
+      reachable: () => true,
+    };
+    const source = knowledgeForPrompts(retriever);
+    const knowledge = {
+      ...source,
+      forClient: (dialogue: Parameters<typeof source.forClient>[0]) => {
+        events.push(`prompt after ${dialogue.at(-1)?.content}`);
+        return source.forClient(dialogue);
+      },
+    };
+    const own = trainingAgainstStandIns(database, openai, scenarios, { knowledge });
+    const user = await getOrCreateUser(database.db, { telegramId: asTelegramId(nextTelegramId++), firstName: 'Анна' });
+    await own.start(user.id, 'cold-call', 'easy');
+    openai.respondWith(clientModel(() => 'Слушаю.'));
+
+    for (const text of ['Сколько стоит «Бизнес»?', 'А выезд инженера?'])
+      expect(await own.playTurn({ userId: user.id, text, telegramMessageId: nextMessageId++ })).toMatchObject({
+        kind: 'answered',
+      });
+
+    // Each line searched once, before its dialogue was read back; the earlier line's passages kept.
+    expect(events).toEqual([
+      'search Сколько стоит «Бизнес»?',
+      'prompt after Сколько стоит «Бизнес»?',
+      'search А выезд инженера?',
+      'prompt after А выезд инженера?',
+    ]);
+    const prompt = textOf(openai.requests.filter((r) => !isJudgeRequest(r)).at(-1)!.messages[0]?.content);
+    expect(prompt).toContain('Справка: А выезд инженера?');
+    expect(prompt).toContain('Справка: Сколько стоит «Бизнес»?');
   });
 });

@@ -248,6 +248,11 @@ function messageText(message: ChatMessage): string {
 }
 
 /** Splits text into about four pieces, never inside a surrogate pair. */
+/** A pause of `ms`; none at all for 0 (a timer would still wait a millisecond). */
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms > 0) await delay(ms, undefined, { signal });
+}
+
 function splitIntoChunks(text: string, pieces = 4): string[] {
   const points = Array.from(text);
   const size = Math.max(1, Math.ceil(points.length / pieces));
@@ -520,9 +525,9 @@ export class OpenAiFake {
     });
     // Like OpenAI: headers and the role delta come at once, the content after the model "thinks".
     res.write(chunk([choice({ role: 'assistant', content: '', refusal: null })]));
-    await delay(answer.delayMs ?? 0, undefined, { signal });
+    await pause(answer.delayMs ?? 0, signal);
     for (const [index, piece] of (answer.chunks ?? splitIntoChunks(answer.content)).entries()) {
-      if (index > 0) await delay(answer.chunkDelayMs ?? this.chunkDelayMs, undefined, { signal });
+      if (index > 0) await pause(answer.chunkDelayMs ?? this.chunkDelayMs, signal);
       res.write(chunk([choice({ content: piece })]));
     }
     res.write(chunk([choice({}, finishReason)]));

@@ -12,7 +12,7 @@ export function trainingAgainstStandIns(
   database: TestDatabase,
   openai: OpenAiFake,
   scenarios: ScenarioCatalog,
-  extra: Partial<Pick<TrainingDeps, 'logger' | 'metrics'>> = {},
+  extra: Partial<Pick<TrainingDeps, 'logger' | 'metrics' | 'knowledge'>> = {},
 ): TrainingService {
   const chat = createChatModel({ apiKey: openai.apiKey, baseUrl: openai.baseUrl, timeoutMs: 3_000 }, silentLogger);
   return new TrainingService({

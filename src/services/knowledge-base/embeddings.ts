@@ -38,7 +38,11 @@ export interface EmbedderOptions {
   readonly logger: Logger;
   /** Where hub models come from: a mirror, or a loopback stand-in in tests. Hugging Face otherwise. */
   readonly remoteHost?: string;
-  /** How long a query waits for others to share its inference, ms. */
+  /**
+   * How long a query waits for others to share its inference, ms. 0 (the default): only for the
+   * queries already delivered in this turn of the event loop; those arriving while the model runs
+   * share the next run anyway, and a timer would add its wait to every quiet turn.
+   */
   readonly batchWindowMs?: number;
   /** The most queries in one inference. */
   readonly maxQueryBatch?: number;
@@ -260,7 +264,8 @@ class BatchingEmbedder implements Embedder {
   private readonly windowMs: number;
   private readonly maxQueryBatch: number;
   private readonly passageBatchSize: number;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the lane's scheduled start (a timer, or the next turn of the event loop). */
+  private cancelScheduled: (() => void) | undefined;
   private lane: Promise<void> = Promise.resolve();
   private running = false;
   private disposed = false;
@@ -273,7 +278,7 @@ class BatchingEmbedder implements Embedder {
     private readonly pooling: Pooling,
   ) {
     this.modelId = options.model;
-    this.windowMs = options.batchWindowMs ?? 2;
+    this.windowMs = options.batchWindowMs ?? 0;
     this.maxQueryBatch = options.maxQueryBatch ?? 64;
     this.passageBatchSize = options.passageBatchSize ?? 4;
   }
@@ -309,7 +314,7 @@ class BatchingEmbedder implements Embedder {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    clearTimeout(this.timer);
+    this.unschedule();
     const error = new EmbeddingError('the embedder was disposed before the call ran');
     for (const query of this.queries.splice(0)) query.reject(error);
     for (const job of this.passageJobs.splice(0)) job.reject(error);
@@ -319,16 +324,27 @@ class BatchingEmbedder implements Embedder {
 
   private scheduleLane(): void {
     // A busy lane picks the queries up when its current run ends: no timer needed.
-    if (this.running || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    if (this.running || this.cancelScheduled) return;
+    const start = () => {
+      this.cancelScheduled = undefined;
       this.startLane();
-    }, this.windowMs);
+    };
+    if (this.windowMs > 0) {
+      const timer = setTimeout(start, this.windowMs);
+      this.cancelScheduled = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(start);
+      this.cancelScheduled = () => clearImmediate(immediate);
+    }
+  }
+
+  private unschedule(): void {
+    this.cancelScheduled?.();
+    this.cancelScheduled = undefined;
   }
 
   private startLane(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.unschedule();
     if (this.running) return;
     this.running = true;
     this.lane = this.drain();

@@ -1,5 +1,5 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
-import type { Database } from '../../db/client.js';
+import { eq } from 'drizzle-orm';
+import { postgresClientOf, type Database } from '../../db/client.js';
 import { knowledgeChunks, knowledgeTerms } from '../../db/knowledge-schema.js';
 import type { QueryFilter } from './vector-store.js';
 import type { DocumentAudience } from './audience.js';
@@ -69,7 +69,8 @@ export function createLexicalIndex(db: Database): LexicalIndex {
     searchMany: async (queries, k, filter) => {
       if (queries.length === 0) return [];
       if (k <= 0 || filter?.files?.length === 0) return queries.map(() => []);
-      const rows = await db.execute<HitRow>(bm25Search(queries.map(lexicalQueryOf), k, filter));
+      const parameters = bm25Parameters(queries.map(lexicalQueryOf), k, filter);
+      const rows = await postgresClientOf(db).unsafe<HitRow[]>(BM25_SEARCH, parameters, { prepare: true });
       const hits: LexicalHit[][] = queries.map(() => []);
       for (const row of rows) {
         hits[row.query_index]!.push({
@@ -145,12 +146,12 @@ interface HitRow extends Record<string, unknown> {
 }
 
 // BM25's usual constants: how fast repeats of a word stop adding, and how much length is forgiven.
-const K1 = sql.raw('1.2');
-const B = sql.raw('0.75');
+const K1 = '1.2';
+const B = '0.75';
 /** A word in more than this share of the chunks (and in more than 20) weighs little and picks no candidates… */
-const COMMON_SHARE = sql.raw('0.1');
+const COMMON_SHARE = '0.1';
 /** …unless it is among the query's rarest few: «Сколько стоит тариф «Бизнес»?» needs «бизнес», common as it is. */
-const RAREST_ALWAYS = sql.raw('3');
+const RAREST_ALWAYS = '3';
 
 /**
  * BM25 over both text-search vectors of a chunk, OR of the query's words (not AND). Each word weighs
@@ -163,21 +164,20 @@ const RAREST_ALWAYS = sql.raw('3');
  * every chunk holds «тариф» or «клиент», and scoring them all made a query four times slower at
  * 2 000 chunks (docs/retrieval.md); the query's three rarest stems pick candidates however common.
  * Rarity is counted over the whole knowledge base, whatever the filter.
+ *
+ * One text for every batch and filter ($1 words[], $2 names[], $3 files[] or null, $4 audience or
+ * null, $5 k), run as a prepared statement: planning it took longer than running it. `selective` and
+ * `candidates` are materialized, or the planner folds them into the scoring join and tests every
+ * chunk against every word (and parses the OR of the words again for each pair).
+ *
+ * plainto_tsquery('simple', lexeme) turns a lexeme back into a query without quoting it by hand (a
+ * hyphenated one becomes «compound & part & part», which the compound's chunks all hold), and the OR
+ * of such queries is their canonical texts joined, which PostgreSQL itself has quoted.
  */
-function bm25Search(queries: readonly LexicalQuery[], k: number, filter: QueryFilter | undefined): SQL {
-  const searchable =
-    and(
-      filter?.files ? sql`c.file = ANY(${textArray(filter.files)})` : undefined,
-      filter?.audience ? sql`c.audience = ${filter.audience}::document_audience` : undefined,
-    ) ?? sql`true`;
-  // plainto_tsquery('simple', lexeme) turns a lexeme back into a query without quoting it by hand
-  // (a hyphenated one becomes «compound & part & part», which the compound's chunks all hold), and
-  // the OR of such queries is their canonical texts joined, which PostgreSQL itself has quoted.
-  return sql`
+const BM25_SEARCH = `
     with queries as (
       select q.ordinality::int - 1 as query_index, q.words, q.names
-      from unnest(${textArray(queries.map((query) => query.words))}, ${textArray(queries.map((query) => query.names))})
-        with ordinality as q(words, names, ordinality)
+      from unnest($1::text[], $2::text[]) with ordinality as q(words, names, ordinality)
     ),
     terms as (
       select distinct q.query_index, 'russian'::text as config, lexeme
@@ -201,7 +201,7 @@ function bm25Search(queries: readonly LexicalQuery[], k: number, filter: QueryFi
       -- A word indexed since the last refresh of knowledge_terms counts as rare.
       cross join lateral (select greatest(coalesce(f.chunks, 0), 1)::float8 as df) d
     ),
-    selective as (
+    selective as materialized (
       select w.query_index, string_agg('(' || w.term::text || ')', ' | ')::tsquery as any_term
       from (
         select w.*, rank() over (partition by w.query_index order by w.df) as rarity
@@ -211,11 +211,12 @@ function bm25Search(queries: readonly LexicalQuery[], k: number, filter: QueryFi
       where w.uncommon or w.rarity <= ${RAREST_ALWAYS}
       group by w.query_index
     ),
-    candidates as (
+    candidates as materialized (
       select s.query_index, c.file, c.position, c.russian, c.simple, c.lexemes
       from selective s
       join knowledge_chunks c on c.russian @@ s.any_term
-      where ${searchable}
+      where ($3::text[] is null or c.file = any($3::text[]))
+        and ($4::document_audience is null or c.audience = $4::document_audience)
     ),
     scored as (
       select m.query_index, m.file, m.position,
@@ -238,14 +239,16 @@ function bm25Search(queries: readonly LexicalQuery[], k: number, filter: QueryFi
     select r.query_index, r.score, c.file, c.position, c.heading_path, c.audience, c.text
     from ranked r
     join knowledge_chunks c on c.file = r.file and c.position = r.position
-    where r.rank <= ${k}
+    where r.rank <= $5
     order by r.query_index, r.rank`;
-}
 
-/** A text[] of parameters (drizzle would expand a bare array into a list). */
-function textArray(values: readonly string[]): SQL {
-  return sql`ARRAY[${sql.join(
-    values.map((value) => sql`${value}`),
-    sql`, `,
-  )}]::text[]`;
+/** The lexical search's parameters, in BM25_SEARCH's order. */
+function bm25Parameters(queries: readonly LexicalQuery[], k: number, filter: QueryFilter | undefined) {
+  return [
+    queries.map((query) => query.words),
+    queries.map((query) => query.names),
+    filter?.files ? [...filter.files] : null,
+    filter?.audience ?? null,
+    k,
+  ];
 }

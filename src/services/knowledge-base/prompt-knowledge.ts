@@ -13,6 +13,11 @@ export interface KnowledgeSource {
    */
   forClient(dialogue: readonly DialogueTurn[]): Promise<string>;
   /**
+   * Starts the client's search for a trainee line that is about to be stored, so that it runs beside
+   * the write; `forClient` then takes its result when the line is the dialogue's newest.
+   */
+  searchAhead(turn: string): void;
+  /**
    * For the judge: every document, one search per trainee claim, merged so that each claim's best
    * passage comes before any claim's second best.
    */
@@ -37,6 +42,8 @@ const judgeQueries = 48;
  */
 const previousTurnTtlMs = 30_000;
 const previousTurnsKept = 5_000;
+/** Searches started ahead that no turn took (a line stored twice, a session just ended) are dropped past this many. */
+const aheadKept = 1_000;
 
 /** The company's knowledge for the client's and the judge's prompts. */
 export function knowledgeForPrompts(retriever: Retriever): KnowledgeSource {
@@ -53,7 +60,18 @@ export function knowledgeForPrompts(retriever: Retriever): KnowledgeSource {
     const kept = recent.get(turn);
     return kept && Date.now() - kept.at < previousTurnTtlMs ? Promise.resolve([...kept.passages]) : searchForClient(turn);
   };
+  const ahead = new Map<string, { readonly at: number; readonly search: Promise<Passage[]> }>();
+  const newestSearch = (turn: string): Promise<Passage[]> => {
+    const started = ahead.get(turn);
+    ahead.delete(turn);
+    return started && Date.now() - started.at < previousTurnTtlMs ? started.search : searchForClient(turn);
+  };
   return {
+    searchAhead: (turn) => {
+      if (turn.trim() === '' || ahead.has(turn)) return;
+      ahead.set(turn, { at: Date.now(), search: searchForClient(turn) });
+      if (ahead.size > aheadKept) ahead.delete(ahead.keys().next().value!);
+    },
     forClient: async (dialogue) => {
       const turns = dialogue
         .filter((turn) => turn.role === 'user')
@@ -63,7 +81,7 @@ export function knowledgeForPrompts(retriever: Retriever): KnowledgeSource {
         .reverse();
       const [newest, ...earlier] = turns;
       if (newest === undefined) return '';
-      const [found, ...earlierFound] = await Promise.all([searchForClient(newest), ...earlier.map(earlierSearch)]);
+      const [found, ...earlierFound] = await Promise.all([newestSearch(newest), ...earlier.map(earlierSearch)]);
       keep(newest, found);
       const lists = [found, ...earlierFound];
       return formatPassagesForPrompt(interleaveByRank(lists, passageKey, clientPassages));

@@ -81,6 +81,8 @@ export class RolePlay {
     const training = await this.sessions.active(input.userId);
     if (!training) return { kind: 'no-session' };
     if (hungUp(training)) return { kind: 'hung-up' };
+    // The client's knowledge for this line is searched while the line is stored.
+    this.deps.knowledge?.searchAhead(storable(input.text));
     // One statement stores the turn and reads the dialogue it ends: the common case.
     const turn = await this.query('store the trainee message', (db) =>
       storeTurnAndReadDialogue(db, training.session.id, input.text, input.telegramMessageId, historyWindow),

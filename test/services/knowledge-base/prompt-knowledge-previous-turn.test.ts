@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { knowledgeForPrompts, type DialogueTurn } from '../../../src/services/knowledge-base/prompt-knowledge.js';
 import type { Passage, Retriever } from '../../../src/services/knowledge-base/retriever.js';
 
@@ -67,5 +67,43 @@ describe("the client's knowledge, turn after turn", () => {
     const block = await knowledge.forClient([trainee('Сколько стоит «Бизнес»?'), client('Слушаю.'), trainee('А за год?')]);
     expect(asked).toEqual(['Сколько стоит «Бизнес»?', 'А за год?', 'Сколько стоит «Бизнес»?']);
     expect(block).toContain('О «Сколько стоит «Бизнес»?»');
+  });
+
+  describe('a search started ahead of storing the line', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('starts at once and serves the turn whose newest line it is, once', async () => {
+      const { retriever, asked } = countingRetriever();
+      const knowledge = knowledgeForPrompts(retriever);
+      knowledge.searchAhead('Сколько стоит «Бизнес»?');
+      expect(asked).toEqual(['Сколько стоит «Бизнес»?']);
+      const block = await knowledge.forClient([client('Алло?'), trainee('Сколько стоит «Бизнес»?')]);
+      expect(block).toContain('О «Сколько стоит «Бизнес»?»');
+      expect(asked).toEqual(['Сколько стоит «Бизнес»?']);
+      // Taken: the same line said again later is searched again.
+      await knowledge.forClient([trainee('Сколько стоит «Бизнес»?'), client('Слушаю.'), trainee('Сколько стоит «Бизнес»?')]);
+      expect(asked).toEqual(['Сколько стоит «Бизнес»?', 'Сколько стоит «Бизнес»?']);
+    });
+
+    it('is not used 30 s later: the line is searched again', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const { retriever, asked } = countingRetriever();
+      const knowledge = knowledgeForPrompts(retriever);
+      knowledge.searchAhead('Дорого');
+      vi.setSystemTime(Date.now() + 30_001);
+      await knowledge.forClient([trainee('Дорого')]);
+      expect(asked).toEqual(['Дорого', 'Дорого']);
+    });
+
+    it('is not started for an empty line, nor twice for the same line', () => {
+      const { retriever, asked } = countingRetriever();
+      const knowledge = knowledgeForPrompts(retriever);
+      knowledge.searchAhead('   ');
+      knowledge.searchAhead('Дорого');
+      knowledge.searchAhead('Дорого');
+      expect(asked).toEqual(['Дорого']);
+    });
   });
 });
