@@ -115,6 +115,9 @@ export async function runBotTurnBench(): Promise<BotTurnBenchResult[]> {
       OPENAI_API_KEY: 'sk-bench',
       ACCESS_MODE: 'open',
       LOG_LEVEL: 'silent',
+      // The bench measures what a turn costs, not the per-person limiter (bench/real-path.bench.ts says why).
+      TURN_RATE_PER_MINUTE: '1000000',
+      TURN_BURST: '1000000',
     });
     const modelTime = new Map<number, number>();
     const metrics = createMetrics();
