@@ -209,7 +209,9 @@ function stagesOf(turns: readonly TurnSeen[], calls: readonly ApiCall[]): PhaseF
   for (const call of calls) {
     if (call.method !== 'sendChatAction' && call.method !== 'sendMessageDraft') continue;
     const chatId = Number(call.params.chat_id);
-    byChat.set(chatId, [...(byChat.get(chatId) ?? []), call]);
+    const list = byChat.get(chatId) ?? [];
+    list.push(call);
+    byChat.set(chatId, list);
   }
   const firstIn = <T>(items: readonly T[] | undefined, at: (item: T) => number, from: number, to: number) =>
     items?.map(at).find((t) => t >= from && t <= to);
@@ -518,7 +520,11 @@ export async function runRealPathBench(): Promise<void> {
   openai.respondWith(
     scriptedModel((request) => {
       const chatId = Number(/\[t(\d+)\]/.exec(JSON.stringify(request.messages.at(-1)))?.[1]);
-      if (chatId) modelRequestsAt.set(chatId, [...(modelRequestsAt.get(chatId) ?? []), performance.now()]);
+      if (chatId) {
+        const arrivals = modelRequestsAt.get(chatId) ?? [];
+        arrivals.push(performance.now());
+        modelRequestsAt.set(chatId, arrivals);
+      }
       return { content: 'А сколько это стоит при оплате за год?', delayMs: 0 };
     }),
   );

@@ -38,12 +38,6 @@ export interface EmbedderOptions {
   readonly logger: Logger;
   /** Where hub models come from: a mirror, or a loopback stand-in in tests. Hugging Face otherwise. */
   readonly remoteHost?: string;
-  /**
-   * How long a query waits for others to share its inference, ms. 0 (the default): only for the
-   * queries already delivered in this turn of the event loop; those arriving while the model runs
-   * share the next run anyway, and a timer would add its wait to every quiet turn.
-   */
-  readonly batchWindowMs?: number;
   /** The most queries in one inference. */
   readonly maxQueryBatch?: number;
   /** Passages per inference: small enough that a query never waits long behind ingestion. */
@@ -252,8 +246,8 @@ interface PassageJob {
 }
 
 /**
- * Owns the loaded model. All inference goes through one lane: queries that arrive within the batch
- * window (or while the model is busy) share one run; passages run in small slices, and queries
+ * Owns the loaded model. All inference goes through one lane: queries that arrive in the same turn of
+ * the event loop (or while the model is busy) share one run; passages run in small slices, and queries
  * waiting between two slices go first.
  */
 class BatchingEmbedder implements Embedder {
@@ -261,11 +255,10 @@ class BatchingEmbedder implements Embedder {
   dimension = 0;
   private readonly queries: PendingQuery[] = [];
   private readonly passageJobs: PassageJob[] = [];
-  private readonly windowMs: number;
   private readonly maxQueryBatch: number;
   private readonly passageBatchSize: number;
-  /** Cancels the lane's scheduled start (a timer, or the next turn of the event loop). */
-  private cancelScheduled: (() => void) | undefined;
+  /** The lane's start on the next turn of the event loop, when one is scheduled. */
+  private scheduled: NodeJS.Immediate | undefined;
   private lane: Promise<void> = Promise.resolve();
   private running = false;
   private disposed = false;
@@ -278,7 +271,6 @@ class BatchingEmbedder implements Embedder {
     private readonly pooling: Pooling,
   ) {
     this.modelId = options.model;
-    this.windowMs = options.batchWindowMs ?? 0;
     this.maxQueryBatch = options.maxQueryBatch ?? 64;
     this.passageBatchSize = options.passageBatchSize ?? 4;
   }
@@ -322,25 +314,21 @@ class BatchingEmbedder implements Embedder {
     await this.extractor.dispose();
   }
 
+  /**
+   * Queries delivered in this turn of the event loop share one inference; those arriving while the
+   * model runs share the next one. (A timer window added its wait to every quiet turn.)
+   */
   private scheduleLane(): void {
-    // A busy lane picks the queries up when its current run ends: no timer needed.
-    if (this.running || this.cancelScheduled) return;
-    const start = () => {
-      this.cancelScheduled = undefined;
+    if (this.running || this.scheduled) return;
+    this.scheduled = setImmediate(() => {
+      this.scheduled = undefined;
       this.startLane();
-    };
-    if (this.windowMs > 0) {
-      const timer = setTimeout(start, this.windowMs);
-      this.cancelScheduled = () => clearTimeout(timer);
-    } else {
-      const immediate = setImmediate(start);
-      this.cancelScheduled = () => clearImmediate(immediate);
-    }
+    });
   }
 
   private unschedule(): void {
-    this.cancelScheduled?.();
-    this.cancelScheduled = undefined;
+    clearImmediate(this.scheduled);
+    this.scheduled = undefined;
   }
 
   private startLane(): void {
